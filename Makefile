@@ -1,0 +1,71 @@
+# Two entry points: `make run` (set up and serve) and `make test` (set up and run every check).
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 8000
+HTMX_VERSION := $(shell node -p "require('./package.json').dependencies['htmx.org']" 2>/dev/null)
+HTMX_FILE := static/vendor/htmx-$(HTMX_VERSION).min.js
+SYSTEM_PACKAGES := chromium qemu-system-arm gcc-aarch64-linux-gnu
+
+.PHONY: run test lint setup setup-test system-deps constraints clean
+
+run: setup
+	@echo "LPA2 Explorer: http://$(HOST):$(PORT)/"
+	$(BIN)/uvicorn app.main:app --host $(HOST) --port $(PORT)
+
+test: setup-test system-deps lint
+	$(BIN)/python -m pytest
+
+lint: setup-test
+	$(BIN)/ruff format --check .
+	$(BIN)/ruff check .
+
+setup: $(VENV)/.runtime $(HTMX_FILE)
+
+setup-test: $(VENV)/.test $(HTMX_FILE)
+
+$(VENV)/bin/python:
+	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11 or newer is needed"'
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.runtime: $(VENV)/bin/python pyproject.toml constraints.txt
+	$(BIN)/pip install --quiet --disable-pip-version-check -c constraints.txt -e .
+	touch $@
+
+$(VENV)/.test: $(VENV)/.runtime
+	$(BIN)/pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[test]'
+	touch $@
+
+# htmx comes from the npm registry (package-lock.json pins it with its integrity hash);
+# the served copy carries its version in the name so it can be cached for a year.
+$(HTMX_FILE): package.json package-lock.json
+	@test -n "$(HTMX_VERSION)" || { echo "node and npm are needed to fetch htmx"; exit 1; }
+	npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
+	rm -rf static/vendor && mkdir -p static/vendor
+	cp node_modules/htmx.org/dist/htmx.min.js $@
+
+# The browser and emulator the tests drive. Installed with apt when missing (as root);
+# otherwise the affected tests say how to install them (and fail under CI=true).
+system-deps:
+	@missing=""; \
+	command -v chromium >/dev/null || missing="$$missing chromium"; \
+	command -v qemu-system-aarch64 >/dev/null || missing="$$missing qemu-system-arm"; \
+	command -v aarch64-linux-gnu-gcc >/dev/null || missing="$$missing gcc-aarch64-linux-gnu"; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "installing:$$missing"; \
+	    DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	  else \
+	    echo "not root: install$$missing with apt-get to run every test"; \
+	  fi; \
+	fi
+
+constraints: $(VENV)/.test
+	{ echo "# Exact versions the project is tested with; every install (Makefile, Dockerfile) uses them."; \
+	  echo "# Regenerate with: make constraints"; \
+	  $(BIN)/pip freeze --exclude-editable | grep -vi '^lpa2'; } > constraints.txt
+
+clean:
+	rm -rf $(VENV) node_modules static/vendor tests/conformance/build
