@@ -1,0 +1,76 @@
+"""LPA2 Explorer model: an executable description of AArch64 VMSAv8-64 translation with
+FEAT_LPA2 (and FEAT_LPA / FEAT_LVA). Standard library only.
+
+Public API
+----------
+``walk(regime, regs, memory, address, access, cpu=CPU_PRESETS["max"], choices=Choices())``
+    Walk the tables and return a ``WalkResult``: per-stage ``params`` (``WalkParams``), every
+    ``LevelRead`` (descriptor address, raw value, decoded fields, nested stage-2 walk of the
+    table address), ``output_address`` with ``oa_sources`` (``BitSource`` provenance of each
+    bit), ``attrs``, ``perms``, ``fault`` (``Fault``), ``warnings``, ``choices_used``, ``par``,
+    ``esr_iss`` and ``descriptor_reads``. ``result.to_dict()`` is JSON-serialisable.
+    Regimes (``Regime``): ``EL10`` (stage 1 of EL1&0; table reads through stage 2 when
+    HCR_EL2.VM=1), ``EL2`` (E2H=0), ``EL20`` (E2H=1, VHE), ``STAGE2`` (stage 2 alone) and
+    ``EL10_S12`` (two stages). ``Access(el, kind)`` with kind "read" | "write" | "exec", or a
+    string such as "el0w".
+``at(op, va, regs, memory, cpu=None, choices=None) -> int``
+    PAR_EL1 after ``AT <op>`` (s1e1r s1e1w s1e0r s1e0w s1e2r s1e2w s12e1r s12e1w s12e0r
+    s12e0w), applying SCTLR.M, HCR_EL2.{VM,E2H,TGE}. ``at_walk`` returns the full result.
+``regs``: mapping of register names (TCR_EL1, TTBR0_EL1, ..., VTCR_EL2, VTTBR_EL2, HCR_EL2)
+    to ints, absent = 0. ``memory``: mapping {pa: u64} or a ``Memory`` with ``read64``;
+    ``SyntheticMemory`` invents consistent tables for addresses the user did not supply.
+``CPU`` (frozen; ``CPU.from_id_regs(mmfr0, mmfr1, mmfr2)``, ``cpu.id_regs()``), ``CPU_PRESETS``
+    (slug -> ``CPU`` carrying ``slug``, ``title`` and ``description``), ``Choices`` (the
+    IMPLEMENTATION DEFINED options), ``LAYOUTS`` (register/descriptor field tables, see
+    ``model.fields``), ``fsc_name(code)``, ``FaultKind`` and the ``geometry`` module.
+"""
+
+from . import geometry
+from .at import AT_OPS, at, at_plan, at_walk
+from .cpu import CHOICE_HELP, CPU, CPU_PRESETS, Choices
+from .descriptors import BitSource
+from .faults import FSC_NAMES, Fault, FaultKind, fsc_for, fsc_name
+from .fields import LAYOUTS, Field, Layout
+from .memory import DictMemory, Memory, SyntheticMemory
+from .walker import (
+    Access,
+    LevelRead,
+    Regime,
+    StageWalk,
+    WalkParams,
+    WalkResult,
+    Warning,
+    walk,
+)
+
+__all__ = [
+    "AT_OPS",
+    "Access",
+    "BitSource",
+    "CHOICE_HELP",
+    "CPU",
+    "CPU_PRESETS",
+    "Choices",
+    "DictMemory",
+    "FSC_NAMES",
+    "Fault",
+    "FaultKind",
+    "Field",
+    "LAYOUTS",
+    "Layout",
+    "LevelRead",
+    "Memory",
+    "Regime",
+    "StageWalk",
+    "SyntheticMemory",
+    "WalkParams",
+    "WalkResult",
+    "Warning",
+    "at",
+    "at_plan",
+    "at_walk",
+    "fsc_for",
+    "fsc_name",
+    "geometry",
+    "walk",
+]
