@@ -10,7 +10,7 @@ from . import attrs as attrmod
 from .cpu import CPU, Choices
 from .descriptors import BitSource
 from .faults import FaultKind, make_fault
-from .fields import HCR_EL2, SCTLR
+from .fields import HCR_EL2, SCTLR, TCR_EL1, TCR_EL2, TCR_EL2_E2H
 from .walker import (
     Access,
     Regime,
@@ -119,18 +119,23 @@ def _flat(regime, regs, memory, va, access, plan, cpu, choices) -> WalkResult:
     res = WalkResult(regime=regime.value, access=access, input_address=va)
     res.warnings.append(Warning("mmu-off", "Stage 1 is disabled: the output equals the input."))
     pamax = cpu.pamax
-    if va >> pamax:
+    # AArch64.S1DisabledOutput: VA[AddrTop:PAMax] must be zero, where AddrTop is 55 when the
+    # top byte is ignored (TBI applies to AT, a data access) and 63 otherwise.
+    top = 55 if _tbi(regime, regs, va) else 63
+    if (va & ((1 << (top + 1)) - 1)) >> pamax:
         res.fault = make_fault(
             FaultKind.ADDRESS_SIZE,
             0,
             1,
             "flat-oa-out-of-range",
-            f"Stage 1 is disabled and VA {va:#x} has bits set at or above PAMax ({pamax}).",
+            f"Stage 1 is disabled and VA{'[55:0]' if top == 55 else ''} {va:#x} has bits set "
+            f"at or above PAMax ({pamax}).",
             f"use an address below 2^{pamax}",
         )
         res.par = encode_par_fault(res.fault)
         res.esr_iss = encode_iss(res.fault, access)
         return res
+    va &= (1 << pamax) - 1
     s1_attrs = {
         "attr": _FLAT_ATTR,
         "memory_type": attrmod.describe_mair(_FLAT_ATTR),
@@ -160,6 +165,14 @@ def _flat(regime, regs, memory, va, access, plan, cpu, choices) -> WalkResult:
         res.attrs = s1_attrs
     res.par = encode_par_ok(res.output_address, res.attrs["attr"], res.attrs["sh"])
     return res
+
+
+def _tbi(regime: Regime, regs: Mapping[str, int], va: int) -> bool:
+    """Whether the top byte of ``va`` is ignored in ``regime`` (TCR TBI/TBI0/TBI1)."""
+    if regime == Regime.EL2:
+        return bool(TCR_EL2.get(int(regs.get("TCR_EL2", 0)), "TBI"))
+    layout, name = (TCR_EL2_E2H, "TCR_EL2") if regime == Regime.EL20 else (TCR_EL1, "TCR_EL1")
+    return bool(layout.get(int(regs.get(name, 0)), f"TBI{(va >> 55) & 1}"))
 
 
 class _Stub:

@@ -570,7 +570,8 @@ class _Walker:
         if invalid is None and start is None:
             invalid = "reserved SL0 encoding"
         inconsistent = invalid is None and geo.s2_inconsistent_sl(iasize, granule, start)
-        walk_start = start if start is not None and not inconsistent else None
+        # An invalid or inconsistent SL faults before any table is read: no start level.
+        walk_start = start if invalid is None and not inconsistent else None
         fmt52 = ds or (granule == 64 and self.cpu.has_lpa and ps_raw == 0b110)
         vttbr = self.reg("VTTBR_EL2")
         lpa = granule == 64 and self.cpu.has_lpa
@@ -866,12 +867,6 @@ class _Walker:
                 "contiguous-ignored",
                 f"Contiguous bit ignored: a {p.granule_kb}KB level {level} block cannot be "
                 "part of a contiguous run.",
-            )
-        if p.desc_variant == "DS1":
-            self.warn(
-                "ds-sh",
-                f"desc[9:8] are OA[51:50] (={lay.get(raw, 'OA_51_50'):#04b}), not SH: "
-                f"shareability comes from {p.tcr_name}.SH{p.range_select if stage == 1 else 0}.",
             )
         if oa_base >> p.oa_bits:
             sw.fault = make_fault(

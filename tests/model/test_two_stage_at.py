@@ -3,6 +3,7 @@
 import pytest
 
 from model import LAYOUTS, Access, FaultKind, Regime, at, at_walk, walk
+from model.fields import HCR_EL2, PAR_EL1_FAULT, TCR_EL1, VTCR_EL2
 
 from .helpers import AF, HCR, TCR_EL2, tcr1, vtcr
 
@@ -231,3 +232,30 @@ def test_two_stage_read_count_bound_with_synthetic_memory():
     assert r.fault is None, r.fault
     assert r.descriptor_reads == (5 + 1) * (5 + 1) - 1
     assert all(lv.synthetic for lv in r.levels)
+
+
+def test_invalid_s2_sl0_faults_at_level_0_instead_of_walking():
+    # 16KB with SL0=0b11 (level 0) needs DS=1 (AArch64.S2InvalidSL): stage-2 Translation
+    # fault at level 0, here on the IPA of an AT S12E1R with stage 1 off.
+    regs = {
+        "HCR_EL2": HCR_EL2.encode(RW=1, VM=1),
+        "VTCR_EL2": VTCR_EL2.encode(T0SZ=21, SL0=0b11, TG0=0b10, PS=0b101),
+        "VTTBR_EL2": 0x6000_0000,
+    }
+    result = at_walk("s12e1r", 0x1000, regs, {})
+    assert result.fault.rule == "s2-invalid-sl"
+    assert (result.fault.kind, result.fault.level, result.fault.stage) == ("translation", 0, 2)
+    assert result.par == PAR_EL1_FAULT.encode(F=1, FST=0x04, S=1, RES1_11=1)
+
+
+@pytest.mark.parametrize(("tbi", "faults"), [(1, False), (0, True)])
+def test_stage1_off_address_size_check_honours_tbi(tbi, faults):
+    # AArch64.S1DisabledOutput checks VA[AddrTop:PAMax]; AddrTop is 55 with TBI.
+    va = 0x5400_0000_1234_5678
+    regs = {"HCR_EL2": HCR_EL2.encode(RW=1), "TCR_EL1": TCR_EL1.encode(T0SZ=16, TBI0=tbi)}
+    result = at_walk("s1e1r", va, regs, {})
+    if faults:
+        assert result.fault.rule == "flat-oa-out-of-range" and result.fault.fsc == 0x00
+    else:
+        assert result.fault is None
+        assert result.output_address == va & ((1 << 52) - 1) == 0x1234_5678
