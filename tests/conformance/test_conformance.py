@@ -1,0 +1,104 @@
+"""QEMU conformance: generated scenarios + hand-written edge cases, model vs QEMU.
+
+Environment: LPA2_CONFORMANCE_SCENARIOS (default 3000), LPA2_CONFORMANCE_SEED (default
+20250101). One summary line is printed at the end of the session (conftest.py hook):
+
+    conformance: N scenarios, M bit-exact, deviations: rule=a ..., unclassified: 0
+"""
+
+from __future__ import annotations
+
+import os
+import time
+
+import compare
+import deviations as dev
+import edge_cases
+import generator
+import pytest
+import qemu_runner as q
+
+pytestmark = pytest.mark.usefixtures("qemu_tools")
+
+N = int(os.environ.get("LPA2_CONFORMANCE_SCENARIOS", "3000"))
+SEED = int(os.environ.get("LPA2_CONFORMANCE_SEED", "20250101"))
+SHOW = 10
+
+STATE: dict = {}  # read by conftest.pytest_terminal_summary
+
+
+def _run(scenarios):
+    t0 = time.monotonic()
+    res = q.run_many(scenarios, batch_size=1000, workers=2)
+    return res, time.monotonic() - t0
+
+
+@pytest.fixture(scope="session")
+def conformance_run(qemu_tools):
+    gens = generator.generate(SEED, N)
+    edges = edge_cases.build()
+    scenarios = [e.scenario for e in edges] + [g.scenario for g in gens]
+    res, t_qemu = _run(scenarios)
+    version = q.qemu_version()
+    t0 = time.monotonic()
+    rep = compare.classify(scenarios, res.pars, version)
+    t_model = time.monotonic() - t0
+    STATE.update(
+        report=rep, version=version, t_qemu=t_qemu, t_model=t_model, gens=gens, edges=edges
+    )
+    return {"report": rep, "res": res, "edges": edges, "gens": gens}
+
+
+def _fail_text(outs) -> str:
+    return "\n".join(compare.describe(o) for o in outs[:SHOW])
+
+
+def test_id_registers_match_model_preset(conformance_run):
+    problems = compare.check_id_regs(conformance_run["res"].id_regs)
+    assert not problems, problems
+
+
+def test_edge_cases_model_matches_fact_sheet(conformance_run):
+    """The model's architectural answers for the edge cases are the fact sheet's."""
+    bad = []
+    for e in conformance_run["edges"] + edge_cases.fact_sheet_model_only():
+        s = e.scenario
+        par = dev.model_walk(s).par
+        if e.arch_pa is not None and (par & 1 or (par & 0x000F_FFFF_FFFF_F000) != e.arch_pa):
+            bad.append(f"{s.name}: model {compare.decode_par(par)}, fact sheet PA {e.arch_pa:#x}")
+        if e.arch_fst is not None and (not par & 1 or (par >> 1) & 0x3F != e.arch_fst):
+            bad.append(
+                f"{s.name}: model {compare.decode_par(par)}, fact sheet FST {e.arch_fst:#04x}"
+            )
+    assert not bad, "\n".join(bad)
+
+
+def test_edge_cases_qemu(conformance_run):
+    rep = conformance_run["report"]
+    n = len(conformance_run["edges"])
+    unc = [o for o in rep.outcomes[:n] if o.status == "unclassified"]
+    assert not unc, f"{len(unc)} unclassified edge cases:\n{_fail_text(unc)}"
+
+
+def test_each_rule_has_a_working_example(conformance_run):
+    """Every deviation rule active for this QEMU is exercised by its minimal example."""
+    rep = conformance_run["report"]
+    by_name = {o.scenario.name: o for o in rep.outcomes}
+    missing = []
+    for r in dev.active_rules(rep.version):
+        o = by_name.get(r.example)
+        if o is None or o.status != "deviation" or r.name not in o.rules:
+            missing.append(
+                f"{r.name}: example {r.example} -> "
+                f"{o.status if o else 'absent'} {o.rules if o else ''}"
+            )
+    assert not missing, "\n".join(missing)
+
+
+def test_generated_scenarios(conformance_run):
+    rep = conformance_run["report"]
+    unc = rep.unclassified
+    assert not unc, (
+        f"{rep.summary_line()}\nfirst {min(SHOW, len(unc))} unclassified "
+        f"mismatches:\n{_fail_text(unc)}"
+    )
