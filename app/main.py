@@ -1,15 +1,13 @@
 """Application factory. `app.main:app` is the ASGI entry point (Makefile, Dockerfile, tests)."""
 
-from fastapi import FastAPI, Request
-from fastapi.responses import HTMLResponse
+from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from starlette.middleware.gzip import GZipMiddleware
 
 from app import __version__
 from app.assets import STATIC_DIR
-from app.routes import health
+from app.routes import api, explorer, health, onboarding, sharing
 from app.security import HardeningMiddleware
-from app.templating import templates
 
 DEFAULT_PORT = 8000
 
@@ -25,10 +23,10 @@ def create_app() -> FastAPI:
     application.add_middleware(HardeningMiddleware)
     application.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     application.include_router(health.router)
-
-    @application.get("/", response_class=HTMLResponse, include_in_schema=False)
-    def home(request: Request):
-        return templates.TemplateResponse(request, "home.html", {})
+    application.include_router(sharing.router)
+    application.include_router(api.router)
+    application.include_router(onboarding.router)
+    application.include_router(explorer.router)  # "/": the explorer page
 
     return application
 

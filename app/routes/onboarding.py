@@ -1,0 +1,321 @@
+"""Onboarding pages: the guided tour, compare, geometry reference, decoder, configuration
+matrix and glossary. The architecture lives in ``model`` (tour, compare, reference, decode,
+matrix, linux, glossary); this module only turns its data into template contexts."""
+
+from __future__ import annotations
+
+from urllib.parse import quote, urlencode
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+from markupsafe import Markup, escape
+
+from app.state import decode as decode_query
+from app.state import encode, parse_number
+from app.templating import templates
+from model import decode as dec
+from model import glossary, matrix, reference, tour
+from model.compare import compare, flip_ds, main_levels, other_granule
+from model.configs import Configuration, run
+from model.linux import linux_view
+from model.walker import WalkResult
+
+router = APIRouter(include_in_schema=False)
+
+
+# -- Jinja helpers the explorer may use too ---------------------------------------------------
+
+
+def glossary_link(term: str) -> str:
+    """URL of a glossary entry, by slug or spelling (``glossary_link("DS")``)."""
+    return glossary.anchor_for(term)
+
+
+def glossify(text: str) -> Markup:
+    """Escape ``text`` and link the first mention of each glossary term."""
+    out: list[str] = []
+    pos = 0
+    for start, end, term in glossary.find_terms(str(text)):
+        out.append(str(escape(text[pos:start])))
+        out.append(f'<a class="gl" href="/glossary#{term.anchor}">{escape(text[start:end])}</a>')
+        pos = end
+    out.append(str(escape(text[pos:])))
+    return Markup("".join(out))
+
+
+def linux_for_query(query: str) -> dict | None:
+    """The ``linux`` context of an explorer state given as its canonical query."""
+    decoded = decode_query(query or "")
+    return linux_view(decoded.config)
+
+
+templates.env.globals["glossary_link"] = glossary_link
+templates.env.globals["linux_for_query"] = linux_for_query
+templates.env.filters["glossify"] = glossify
+
+
+def explorer_url(config: Configuration) -> str:
+    query = encode(config)
+    return "/?" + query if query else "/"
+
+
+def compare_url(a: Configuration, b: Configuration) -> str:
+    return "/compare?" + urlencode({"a": encode(a), "b": encode(b)})
+
+
+# -- walk summaries ----------------------------------------------------------------------------
+
+
+def _hex(value: int | None) -> str:
+    return "" if value is None else f"{value:#x}"
+
+
+def walk_summary(config: Configuration, result: WalkResult | None = None) -> dict:
+    """Compact, template-ready walk: one row per level, then the outcome."""
+    result = result or run(config)
+    linux = linux_view(config, result)
+    names = {n["level"]: n["name"] for n in linux["levels"]}
+    rows = []
+    s1_stage = 1 if "s1" in result.params else 2
+    for lr in main_levels(result):
+        name = "VA" if lr.stage == 1 and config.regime != "stage2" else "IPA"
+        if lr.stage == 2 and s1_stage == 1:
+            name = "IPA"
+        rows.append(
+            {
+                "stage": lr.stage,
+                "level": lr.level,
+                "linux": names.get(lr.level, "") if lr.stage == s1_stage else "",
+                "index": f"{name}[{lr.index_hi}:{lr.index_lo}]",
+                "index_value": lr.index,
+                "table_base": _hex(lr.table_base),
+                "desc_address": _hex(lr.desc_address) or "(stage-2 fault)",
+                "raw": _hex(lr.raw),
+                "kind": lr.kind,
+                "next": _hex(lr.next_address or lr.output_address),
+                "synthetic": lr.synthetic,
+            }
+        )
+    fault = result.fault
+    params = []
+    for key, p in result.params.items():
+        params.append(
+            {
+                "stage": key,
+                "text": f"{p.granule_kb}KB, {p.iasize}-bit input, start level {p.start_level}, "
+                f"{p.start_table_entries}-entry start table"
+                + (f" ({p.concatenated_tables} concatenated)" if p.concatenated_tables > 1 else "")
+                + f", DS={int(p.ds)}, format {p.desc_variant}, {p.oa_bits}-bit output",
+            }
+        )
+    return {
+        "rows": rows,
+        "params": params,
+        "ok": result.ok,
+        "input": _hex(result.input_address),
+        "oa": _hex(result.output_address) if result.ok else "",
+        "fault": None
+        if fault is None
+        else {
+            "name": fault.fsc_name,
+            "fsc": f"{fault.fsc:#04x}",
+            "level": fault.level,
+            "stage": fault.stage,
+            "message": fault.message,
+        },
+        "linux": linux,
+    }
+
+
+def _render(request: Request, name: str, context: dict, status: int = 200) -> HTMLResponse:
+    return templates.TemplateResponse(request, name, context, status_code=status)
+
+
+# -- tour -----------------------------------------------------------------------------------------
+
+
+@router.get("/tour", response_class=HTMLResponse)
+def tour_start(request: Request):
+    return tour_step(request, 1)
+
+
+@router.get("/tour/{n}", response_class=HTMLResponse)
+def tour_step(request: Request, n: int):
+    steps = tour.steps()
+    if not 1 <= n <= len(steps):
+        return _render(
+            request, "tour.html", {"missing": n, "steps": steps, "count": len(steps)}, 404
+        )
+    step = tour.step(n)
+    result = tour.result(n)
+    changes = tour.changes(n)
+    changed_levels = {c.level for c in changes if c.level}
+    walk = walk_summary(step.config, result)
+    for row in walk["rows"]:
+        row["changed"] = (row["stage"], row["level"]) in changed_levels
+    return _render(
+        request,
+        "tour.html",
+        {
+            "step": step,
+            "n": n,
+            "count": len(steps),
+            "steps": steps,
+            "changes": [c for c in changes if c.used],
+            "other_changes": [c for c in changes if not c.used],
+            "walk": walk,
+            "linux": walk["linux"],
+            "explorer": explorer_url(step.config),
+            "compare": compare_url(tour.step(n - 1).config, step.config) if n > 1 else None,
+            "terms": [glossary.term(s) for s in step.glossary],
+        },
+    )
+
+
+# -- compare ------------------------------------------------------------------------------------
+
+
+@router.get("/compare", response_class=HTMLResponse)
+def compare_page(request: Request, a: str = "", b: str = ""):
+    da = decode_query(a)
+    problems = [f"a: {p}" for p in da.problems]
+    ca = da.config
+    if b:
+        db = decode_query(b)
+        problems += [f"b: {p}" for p in db.problems]
+        cb = db.config
+    else:
+        cb = flip_ds(ca)
+    result = compare(ca, cb)
+    return _render(
+        request,
+        "compare.html",
+        {
+            "cmp": result,
+            "problems": problems,
+            "a_walk": walk_summary(ca, result.ra),
+            "b_walk": walk_summary(cb, result.rb),
+            "a_url": explorer_url(ca),
+            "b_url": explorer_url(cb),
+            "flip_ds": compare_url(ca, flip_ds(ca)),
+            "other_granule": compare_url(ca, other_granule(ca)),
+            "swap": compare_url(cb, ca),
+        },
+    )
+
+
+# -- geometry -----------------------------------------------------------------------------------
+
+
+@router.get("/geometry", response_class=HTMLResponse)
+def geometry_page(request: Request):
+    s1 = reference.stage1_rows()
+    s2 = reference.stage2_rows()
+    groups = []
+    for mode in reference.MODES:
+        rows = [r for r in s1 if r.mode == mode]
+        groups.append({"mode": mode, "rows": rows, "levels": reference.level_columns(rows)})
+    s2_groups = []
+    for mode in reference.S2_MODES:
+        rows = [r for r in s2 if r.mode == mode]
+        s2_groups.append({"mode": mode, "rows": rows, "levels": reference.level_columns(rows)})
+    return _render(
+        request,
+        "geometry.html",
+        {
+            "groups": groups,
+            "s2_groups": s2_groups,
+            "explorer_url": explorer_url,
+            "size": reference.byte_size,
+        },
+    )
+
+
+# -- decoder ----------------------------------------------------------------------------------
+
+
+def _decode_url(params: dict) -> str:
+    return "/decode?" + urlencode({k: v for k, v in params.items() if v not in ("", None)})
+
+
+@router.get("/decode", response_class=HTMLResponse)
+def decode_page(
+    request: Request,
+    reg: str = "TCR_EL1",
+    value: str = "",
+    level: str = "3",
+    variant: str = "DS0",
+    granule: str = "4",
+    fmt: str = "48",
+):
+    form = {
+        "reg": reg,
+        "value": value,
+        "level": level,
+        "variant": variant,
+        "granule": granule,
+        "fmt": fmt,
+    }
+    context: dict = {
+        "form": form,
+        "registers": dec.REGISTERS,
+        "variants": dec.VARIANTS,
+        "levels": dec.LEVELS,
+        "granules": dec.GRANULES,
+        "error": None,
+        "decoding": None,
+    }
+    if not value.strip():
+        return _render(request, "decode.html", context)
+    try:
+        target = dec.Target(reg, fmt=fmt, variant=variant, granule=int(granule), level=int(level))
+        target.validate()
+        number = parse_number(value)
+    except ValueError as error:
+        context["error"] = str(error)
+        return _render(request, "decode.html", context, 422)
+    context["decoding"] = dec.decode(target, number)
+    context["permalink"] = _decode_url(
+        {
+            "reg": reg,
+            "value": f"{number:#x}",
+            **{k: form[k] for k in dec.REGISTERS[reg].needs},
+        }
+    )
+    return _render(request, "decode.html", context)
+
+
+# -- matrix, glossary ---------------------------------------------------------------------------
+
+
+@router.get("/matrix", response_class=HTMLResponse)
+def matrix_page(request: Request, valid: str = ""):
+    rows = matrix.rows()
+    shown = [r for r in rows if r.valid] if valid == "1" else list(rows)
+    return _render(
+        request,
+        "matrix.html",
+        {
+            "rows": shown,
+            "total": len(rows),
+            "valid_count": sum(r.valid for r in rows),
+            "only_valid": valid == "1",
+            "explorer_url": explorer_url,
+            "hw_pa": matrix.HW_PA_TITLE,
+            "modes": matrix.KVM_MODE_TITLE,
+        },
+    )
+
+
+@router.get("/glossary", response_class=HTMLResponse)
+def glossary_page(request: Request):
+    terms = sorted(glossary.TERMS, key=lambda t: t.title.lower())
+    return _render(request, "glossary.html", {"terms": terms, "by_slug": glossary.TERMS_BY_SLUG})
+
+
+@router.get("/tour/", include_in_schema=False)
+def tour_slash():
+    return RedirectResponse("/tour", status_code=308)
+
+
+__all__ = ["router", "glossary_link", "glossify", "walk_summary", "explorer_url", "quote"]

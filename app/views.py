@@ -1,0 +1,572 @@
+"""View models: a ``Configuration`` and its ``WalkResult`` turned into plain dicts and lists for
+the templates. Presentation only; every architectural answer comes from ``model``."""
+
+from __future__ import annotations
+
+from dataclasses import fields as dc_fields
+from typing import get_args, get_type_hints
+
+from app.state import encode
+from model import CHOICE_HELP, CPU_PRESETS, Choices, Regime
+from model.configs import CONFIG_PRESETS, Configuration
+from model.edits import (
+    ReadRef,
+    address_segments,
+    all_reads,
+    display_layout,
+    quick_actions,
+    regime_registers,
+    register_layout,
+)
+from model.fields import Layout
+from model.walker import StageWalk, WalkResult
+
+MASK64 = (1 << 64) - 1
+
+REGIME_LABELS = {
+    Regime.EL10.value: "EL1&0 stage 1",
+    Regime.EL2.value: "EL2 stage 1 (nVHE hyp)",
+    Regime.EL20.value: "EL2&0 (VHE)",
+    Regime.STAGE2.value: "Stage 2 alone",
+    Regime.EL10_S12.value: "EL1&0 two-stage",
+}
+ACCESS_KINDS = {"r": "read", "w": "write", "x": "execute"}
+# Registers shown as their named fields only (their other bits are not modelled).
+COMPACT_REGISTERS = {"HCR_EL2", "SCTLR_EL1", "SCTLR_EL2"}
+CHOICE_TITLES = {
+    "txsz_out_of_range": "TxSZ out of range",
+    "unimplemented_granule": "Unimplemented granule",
+    "setup_fault_level": "Set-up fault level",
+    "ds_validity": "When DS takes effect",
+    "high_oa_bits": "High OA bits with a small PS",
+}
+
+
+def hexv(value: int | None) -> str:
+    return "—" if value is None else f"{value:#x}"
+
+
+def bit_range(hi: int, lo: int) -> str:
+    return f"[{hi}]" if hi == lo else f"[{hi}:{lo}]"
+
+
+def slug_id(text: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_" else "-" for c in text)
+
+
+# -- bit grids --------------------------------------------------------------------------------
+
+
+def bit_groups(
+    layout: Layout, value: int, flip: str, id_prefix: str, compact: bool = False
+) -> list[dict]:
+    """The field groups of a 64-bit grid, high bit first; gaps become unnamed groups."""
+    groups: list[dict] = []
+
+    def bits(hi: int, lo: int) -> list[tuple[int, int]]:
+        return [(b, (value >> b) & 1) for b in range(hi, lo - 1, -1)]
+
+    top = layout.width - 1
+    for spec in layout.fields:
+        if spec.hi < top and not compact:
+            groups.append(_gap(top, spec.hi + 1, bits))
+        v = spec.extract(value)
+        groups.append(
+            {
+                "name": spec.name,
+                "range": bit_range(spec.hi, spec.lo),
+                "value": v,
+                "value_text": str(v) if spec.width == 1 else hexv(v),
+                "meaning": spec.meaning(v),
+                "summary": spec.summary,
+                "help_id": f"{id_prefix}-h-{slug_id(spec.name)}",
+                "kind": spec.kind,
+                "address": spec.kind == "address" or spec.name.startswith(("OA", "NLTA")),
+                "bits": bits(spec.hi, spec.lo),
+            }
+        )
+        top = spec.lo - 1
+    if top >= 0 and not compact:
+        groups.append(_gap(top, 0, bits))
+    return [{"flip": flip, **g} for g in groups]
+
+
+def _gap(hi: int, lo: int, bits) -> dict:
+    return {
+        "name": "",
+        "range": bit_range(hi, lo),
+        "value": 0,
+        "value_text": "",
+        "meaning": "not described by the model",
+        "summary": "",
+        "help_id": "",
+        "kind": "gap",
+        "address": False,
+        "bits": bits(hi, lo),
+    }
+
+
+def field_help(layout: Layout, id_prefix: str) -> list[dict]:
+    return [
+        {
+            "id": f"{id_prefix}-h-{slug_id(spec.name)}",
+            "name": spec.name,
+            "range": bit_range(spec.hi, spec.lo),
+            "summary": spec.summary,
+            "help": spec.help,
+            "lpa2": spec.lpa2,
+            "enc": [(f"{k:#x}" if spec.width > 1 else str(k), v) for k, v in spec.values.items()],
+        }
+        for spec in layout.fields
+    ]
+
+
+# -- registers --------------------------------------------------------------------------------
+
+
+def register_view(
+    name: str, config: Configuration, result: WalkResult, errors: dict, typed: dict
+) -> dict:
+    param = name.lower()
+    value = int(config.registers.get(name, 0)) & MASK64
+    layout = register_layout(name, config.regime, result.params)
+    compact = name in COMPACT_REGISTERS
+    inputs = []
+    for spec in layout.fields:
+        if spec.kind in ("res0", "res1", "flag") or spec.width == 1 and not spec.values:
+            continue
+        key = f"f.{param}.{spec.name}"
+        if spec.kind == "address":
+            current = hexv(layout.get_in_place(value, spec.name))
+        else:
+            current = str(layout.get(value, spec.name))
+        raw = layout.get(value, spec.name)
+        options = []
+        if spec.values:
+            options = [(str(k), f"{k:#0{2 + spec.width}b} {v}") for k, v in spec.values.items()]
+            if raw not in spec.values:
+                options.append((str(raw), f"{raw:#0{2 + spec.width}b} (not in the table)"))
+            if key in typed and typed[key] not in [v for v, _ in options]:
+                options.append((typed[key], f"{typed[key]} (not applied)"))
+        inputs.append(
+            {
+                "name": key,
+                "id": f"f-{param}-{slug_id(spec.name)}",
+                "label": spec.name,
+                "range": bit_range(spec.hi, spec.lo),
+                "value": typed.get(key, current),
+                "current": current,
+                "options": options,
+                "error": errors.get(key, ""),
+                "help_id": f"reg-{param}-h-{slug_id(spec.name)}",
+                "address": spec.kind == "address",
+            }
+        )
+    key = f"r.{param}"
+    return {
+        "name": name,
+        "param": param,
+        "id": f"reg-{param}",
+        "title": layout.title,
+        "layout": layout.name,
+        "help": layout.help,
+        "value": hexv(value),
+        "hex_name": key,
+        "hex_id": f"r-{param}",
+        "hex_text": typed.get(key, hexv(value)),
+        "error": errors.get(key, ""),
+        "compact": compact,
+        "groups": bit_groups(layout, value, f"r.{param}", f"reg-{param}", compact),
+        "inputs": inputs,
+        "field_help": field_help(layout, f"reg-{param}"),
+    }
+
+
+def register_signature(name: str, config: Configuration, result: WalkResult) -> tuple:
+    layout = register_layout(name, config.regime, result.params)
+    return (layout.name, int(config.registers.get(name, 0)) & MASK64)
+
+
+# -- setup, presets, choices ------------------------------------------------------------------
+
+
+def setup_view(config: Configuration, errors: dict, typed: dict) -> dict:
+    return {
+        "regimes": list(REGIME_LABELS.items()),
+        "regime": config.regime,
+        "cpus": [(slug, cpu.title, cpu.description) for slug, cpu in CPU_PRESETS.items()],
+        "cpu": config.cpu,
+        "cpu_description": CPU_PRESETS[config.cpu].description,
+        "accesses": [
+            (f"el{el}{k}", f"EL{el} {word}") for el in (0, 1, 2) for k, word in ACCESS_KINDS.items()
+        ],
+        "access": config.access,
+        "va": typed.get("va", hexv(config.address)),
+        "va_label": "Input address (IPA)" if config.regime == "stage2" else "Virtual address",
+        "errors": {k: errors[k] for k in ("regime", "cpu", "access", "va") if k in errors},
+    }
+
+
+def presets_view(config: Configuration) -> list[dict]:
+    return [
+        {"slug": p.slug, "title": p.title, "summary": p.summary, "current": p.slug == config.slug}
+        for p in CONFIG_PRESETS.values()
+    ]
+
+
+def choices_view(config: Configuration, result: WalkResult, errors: dict) -> list[dict]:
+    hints = get_type_hints(Choices)
+    out = []
+    for spec in dc_fields(Choices):
+        value = getattr(config.choices, spec.name)
+        help_ = CHOICE_HELP.get(spec.name, {})
+        out.append(
+            {
+                "name": f"c.{spec.name}",
+                "id": f"c-{spec.name}",
+                "title": CHOICE_TITLES.get(spec.name, spec.name.replace("_", " ")),
+                "options": [
+                    (o, o.replace("_", " "), help_.get(o, "")) for o in get_args(hints[spec.name])
+                ],
+                "value": value,
+                "help": help_.get(value, ""),
+                "used": spec.name in result.choices_used,
+                "error": errors.get(f"c.{spec.name}", ""),
+            }
+        )
+    return out
+
+
+# -- the walk ---------------------------------------------------------------------------------
+
+
+def address_view(config: Configuration, result: WalkResult) -> dict | None:
+    params = result.params.get("s1") or result.params.get("s2")
+    if params is None:
+        return None
+    if result.regime == Regime.STAGE2.value:
+        from dataclasses import replace
+
+        params = replace(params, input_address=result.input_address)
+    leaf = result.attrs.get("leaf_level")
+    if result.regime == Regime.EL10_S12.value:
+        leaf = result.attrs.get("stage1", {}).get("leaf_level", leaf)
+    if leaf is not None and result.levels and result.levels[-1].kind != "block":
+        leaf = None
+    address = result.input_address
+    segments = []
+    for seg in address_segments(params, leaf):
+        value = (address >> seg.lo) & ((1 << (seg.hi - seg.lo + 1)) - 1)
+        segments.append(
+            {
+                "role": seg.role,
+                "label": seg.label,
+                "range": bit_range(seg.hi, seg.lo),
+                "value": hexv(value),
+                "decimal": value,
+                "note": seg.note,
+                "bits": [(b, (address >> b) & 1) for b in range(seg.hi, seg.lo - 1, -1)],
+                "flip": "va",
+            }
+        )
+    name = "IPA" if result.regime == Regime.STAGE2.value else "VA"
+    return {
+        "name": name,
+        "value": hexv(address),
+        "segments": segments,
+        "granule": params.granule_kb,
+        "iasize": params.iasize,
+        "start_level": params.start_level,
+        "params": params_rows(params),
+    }
+
+
+def params_rows(p) -> list[tuple[str, str]]:
+    rows = [
+        ("Granule", f"{p.granule_kb}KB — {p.granule_why}"),
+        ("DS", p.ds_why),
+        ("Input size", f"{p.iasize} bits ({p.txsz_field}={p.txsz_raw})"),
+        ("Start level", f"{p.start_level}"),
+        ("Output size", f"{p.oa_bits} bits ({p.ps_field}={p.ps_raw:#05b})"),
+        (
+            "Start table",
+            f"{p.start_table_entries} entries, {p.start_table_align}-byte aligned"
+            + (f", {p.concatenated_tables} concatenated" if p.concatenated_tables > 1 else ""),
+        ),
+        ("Table base", f"{hexv(p.table_base)} from {p.table_base_origin}"),
+        ("Descriptor format", p.desc_variant),
+    ]
+    return rows
+
+
+def card_view(
+    ref: ReadRef, config: Configuration, errors: dict, typed: dict, input_name: str
+) -> dict:
+    read, params = ref.read, ref.params
+    raw = read.raw
+    addr = read.desc_address
+    key = f"m.{hexv(addr)}" if addr is not None else ""
+    layout = display_layout(read, params) if raw is not None else None
+    prefix = f"d-{read.stage}-{hexv(addr)}"
+    attributes = [(k, str(v)) for k, v in read.attributes.items()]
+    nested = None
+    if read.s2 is not None:
+        nested = s2_rows(read.s2)
+    actions = []
+    if raw is not None and addr is not None:
+        actions = [
+            {
+                "value": f"{hexv(addr)}:{a.name}",
+                "label": a.label,
+                "allowed": a.allowed,
+                "why": a.reason,
+            }
+            for a in quick_actions(read, params, config.cpu)
+        ]
+    changed = raw is not None and not read.synthetic
+    return {
+        "id": f"card-{read.stage}-{read.level}-{hexv(addr) if addr is not None else 'none'}",
+        "stage": read.stage,
+        "level": read.level,
+        "kind": read.kind,
+        "synthetic": read.synthetic,
+        "changed": changed,
+        "preset_value": addr in CONFIG_PRESETS.get(config.slug, config).memory if addr else False,
+        "table_base": hexv(read.table_base),
+        "origin": read.table_base_origin,
+        "index_range": bit_range(read.index_hi, read.index_lo),
+        "index_hex": hexv(read.index),
+        "index": read.index,
+        "input_name": input_name,
+        "desc_address": hexv(addr),
+        "desc_ipa": hexv(read.desc_ipa) if read.desc_ipa is not None else "",
+        "offset": hexv(read.index * 8),
+        "raw": hexv(raw),
+        "hex_name": key,
+        "hex_id": f"m-{read.stage}-{hexv(addr)}",
+        "hex_text": typed.get(key, hexv(raw)),
+        "error": errors.get(key, ""),
+        "layout_title": layout.title if layout else "",
+        "groups": bit_groups(layout, raw, key, prefix) if layout is not None else [],
+        "field_help": field_help(layout, prefix) if layout is not None else [],
+        "fields": [
+            {"name": n, "range": bit_range(hi, lo), "value": hexv(v), "meaning": m}
+            for n, hi, lo, v, m in read.fields
+            if not n.startswith("IGN") and not (n.startswith("RES") and v == 0)
+        ],
+        "next_address": hexv(read.next_address) if read.next_address is not None else "",
+        "output_address": hexv(read.output_address) if read.output_address is not None else "",
+        "attributes": attributes,
+        "nested": nested,
+        "actions": actions,
+    }
+
+
+def s2_rows(sw: StageWalk) -> dict:
+    rows = [
+        {
+            "level": r.level,
+            "index_range": bit_range(r.index_hi, r.index_lo),
+            "index": hexv(r.index),
+            "desc_address": hexv(r.desc_address),
+            "raw": hexv(r.raw),
+            "kind": r.kind,
+            "synthetic": r.synthetic,
+        }
+        for r in sw.levels
+    ]
+    return {
+        "input": hexv(sw.params.input_address) if sw.params else "—",
+        "rows": rows,
+        "output": hexv(sw.output_address),
+        "fault": fault_view_of(sw.fault) if sw.fault else None,
+    }
+
+
+def fault_view_of(fault) -> dict:
+    return {
+        "kind": fault.kind.value.replace("_", " "),
+        "level": fault.level,
+        "stage": fault.stage,
+        "s1ptw": fault.s1ptw,
+        "fsc": f"{fault.fsc:#04x}",
+        "fsc_bin": f"{fault.fsc:#08b}",
+        "fsc_name": fault.fsc_name,
+        "message": fault.message,
+        "fix": fault.fix,
+        "rule": fault.rule,
+    }
+
+
+def oa_view(result: WalkResult) -> dict | None:
+    if result.output_address is None:
+        return None
+    oa = result.output_address
+    final = result.s2_final
+    s2_spans = set()
+    if final is not None:
+        s2_spans = {(s.oa_hi, s.oa_lo) for s in final.oa_sources if s.source == "desc"}
+    two_stage = final is not None
+    input_name = "IPA" if result.regime == Regime.STAGE2.value else "VA"
+    segments = []
+    for src in result.oa_sources:
+        width = src.oa_hi - src.oa_lo + 1
+        value = (oa >> src.oa_lo) & ((1 << width) - 1)
+        if src.source == "desc":
+            stage = ""
+            if two_stage:
+                stage = "S2 " if (src.oa_hi, src.oa_lo) in s2_spans else "S1 "
+            elif result.regime == Regime.STAGE2.value:
+                stage = "S2 "
+            origin = f"{stage}L{src.level} desc{bit_range(src.src_hi, src.src_lo)}"
+        elif src.source == "ia":
+            origin = f"{input_name}{bit_range(src.src_hi, src.src_lo)}"
+        else:
+            origin = f"{src.source}{bit_range(src.src_hi, src.src_lo)}"
+        segments.append(
+            {
+                "range": bit_range(src.oa_hi, src.oa_lo),
+                "origin": origin,
+                "source": src.source,
+                "value": hexv(value),
+                "bits": [(b, (oa >> b) & 1) for b in range(src.oa_hi, src.oa_lo - 1, -1)],
+                "moved": src.source == "desc" and src.src_lo != src.oa_lo,
+            }
+        )
+    return {
+        "value": hexv(oa),
+        "ipa": hexv(result.ipa) if result.ipa is not None else "",
+        "segments": segments,
+    }
+
+
+def attrs_rows(attrs: dict) -> list[tuple[str, str]]:
+    rows = []
+    for key, value in attrs.items():
+        if isinstance(value, dict):
+            continue
+        if key == "attr":
+            value = f"{value:#04x}"
+        elif key == "block_size":
+            value = f"{value:#x}"
+        rows.append((key.replace("_", " "), str(value)))
+    return rows
+
+
+def perms_tables(perms: dict) -> list[dict]:
+    if not perms:
+        return []
+    if "stage1" in perms:
+        return [
+            {"title": "Stage 1", **_perm_table(perms["stage1"])},
+            {"title": "Stage 2", **_perm_table(perms["stage2"])},
+        ]
+    return [{"title": "", **_perm_table(perms)}]
+
+
+def _perm_table(perms: dict) -> dict:
+    rows = []
+    for key, value in perms.items():
+        if key.startswith("EL") and isinstance(value, dict):
+            rows.append(
+                (
+                    key,
+                    [
+                        ("read", value["read"]),
+                        ("write", value["write"]),
+                        ("execute", value["exec"]),
+                    ],
+                )
+            )
+    notes = list(perms.get("why", []))
+    notes += [v for k, v in perms.items() if k in ("pan",)]
+    return {"rows": rows, "notes": notes}
+
+
+def status_text(config: Configuration, result: WalkResult) -> str:
+    if result.fault is not None:
+        f = result.fault
+        return (
+            f"{f.fsc_name}, stage {f.stage} (FSC {f.fsc:#04x}). {len(result.levels)} levels read."
+        )
+    return (
+        f"Walk complete: {hexv(result.input_address)} translates to "
+        f"{hexv(result.output_address)} in {result.descriptor_reads} descriptor reads."
+    )
+
+
+def walk_view(config: Configuration, result: WalkResult, errors: dict, typed: dict) -> dict:
+    input_name = "IPA" if result.regime == Regime.STAGE2.value else "VA"
+    main, final = [], []
+    for ref in all_reads(result):
+        if ref.where == "main":
+            main.append(card_view(ref, config, errors, typed, input_name))
+        elif ref.where == "final-s2":
+            final.append(card_view(ref, config, errors, typed, "IPA"))
+    attrs = result.attrs
+    return {
+        "ok": result.fault is None,
+        "address": address_view(config, result),
+        "cards": main,
+        "final_cards": final,
+        "ipa": hexv(result.ipa) if result.ipa is not None else "",
+        "final_fault": fault_view_of(result.s2_final.fault)
+        if result.s2_final is not None and result.s2_final.fault
+        else None,
+        "oa": oa_view(result),
+        "attrs": attrs_rows(attrs),
+        "attrs_stages": [
+            (title, attrs_rows(attrs[key]))
+            for key, title in (("stage1", "Stage 1"), ("stage2", "Stage 2"))
+            if isinstance(attrs.get(key), dict)
+        ],
+        "perms": perms_tables(result.perms),
+        "fault": fault_view_of(result.fault) if result.fault else None,
+        "par": f"{result.par:#018x}",
+        "esr_iss": f"{result.esr_iss:#09x}" if result.esr_iss is not None else "",
+        "warnings": [{"code": w.code, "message": w.message} for w in result.warnings],
+        "choices_used": [
+            (CHOICE_TITLES.get(k, k), v, CHOICE_HELP.get(k, {}).get(v, ""))
+            for k, v in result.choices_used.items()
+        ],
+        "reads": result.descriptor_reads,
+    }
+
+
+def explorer_view(
+    config: Configuration,
+    result: WalkResult,
+    *,
+    base_url: str,
+    errors: dict | None = None,
+    typed: dict | None = None,
+    link_problems: list | None = None,
+) -> dict:
+    errors = errors or {}
+    typed = typed or {}
+    query = encode(config)
+    preset = CONFIG_PRESETS.get(config.slug)
+    return {
+        "query": query,
+        "preset": {"slug": config.slug, "title": config.title, "summary": config.summary}
+        if preset
+        else None,
+        "setup": setup_view(config, errors, typed),
+        "presets": presets_view(config),
+        "registers": [
+            register_view(name, config, result, errors, typed)
+            for name in regime_registers(config.regime, config.registers)
+        ],
+        "choices": choices_view(config, result, errors),
+        "walk": walk_view(config, result, errors, typed),
+        "status": status_text(config, result),
+        "errors": errors,
+        "form_errors": [errors[k] for k in ("flip", "act", "load") if k in errors],
+        "link_problems": [str(p) for p in (link_problems or [])],
+        "share": {
+            "link": f"{base_url.rstrip('/')}/?{query}",
+            "query": query,
+            "txt_url": f"/walk.txt?{query}",
+            "json_url": f"/walk.json?{query}",
+        },
+    }

@@ -1,0 +1,307 @@
+"""The register and descriptor decoder: a raw value plus what it is -> every field, decoded
+from the model's own field tables (``model.fields.LAYOUTS``).
+
+What a value is (``Target``) is named by a register key and, where the layout depends on it,
+options: the TTBR format (48 or 52-bit), the descriptor stage, format variant (DS0, DS1, LPA),
+granule and level. The layout actually used can depend on the value itself: PAR_EL1 bit 0
+selects the success or fault layout, ESR EC selects the Data or Instruction Abort ISS, and a
+descriptor's bits [1:0] together with its level select table, block, page or invalid.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from . import geometry as geo
+from .faults import fsc_name
+from .fields import LAYOUTS, Field, Layout, descriptor_layout
+
+MASK64 = (1 << 64) - 1
+
+# The ESR_ELx fields above the ISS (the model's LAYOUTS hold the two abort ISS layouts).
+ESR_TOP = Layout(
+    "ESR_ELx",
+    "Exception Syndrome Register (EC, IL, ISS2)",
+    64,
+    (
+        Field("RES0_63_56", 63, 56, "RES0", "Reserved, must be zero.", {}, "", "res0"),
+        Field(
+            "ISS2",
+            55,
+            32,
+            "ISS2",
+            "Extra syndrome for some exceptions (FEAT_LS64, GCS, ...); 0 for the aborts here.",
+        ),
+        Field(
+            "EC",
+            31,
+            26,
+            "Exception class",
+            "What kind of exception this is. 0x20/0x21 are Instruction Aborts from a lower / "
+            "the same EL, 0x24/0x25 Data Aborts from a lower / the same EL.",
+            {
+                0x20: "Instruction Abort from a lower EL",
+                0x21: "Instruction Abort, same EL",
+                0x24: "Data Abort from a lower EL",
+                0x25: "Data Abort, same EL",
+                0x15: "SVC from AArch64",
+                0x16: "HVC from AArch64",
+                0x17: "SMC from AArch64",
+                0x18: "Trapped MSR/MRS/system instruction",
+                0x00: "Unknown reason",
+            },
+            "",
+            "enum",
+        ),
+        Field("IL", 25, 25, "Instruction length", "1 = 32-bit instruction (always for aborts)."),
+        Field(
+            "ISS",
+            24,
+            0,
+            "Instruction specific syndrome",
+            "Decoded below with the layout chosen by EC.",
+        ),
+    ),
+    "The exception syndrome: EC picks the ISS layout.",
+)
+
+EC_LAYOUT = {0x20: "ESR_ISS_IA", 0x21: "ESR_ISS_IA", 0x24: "ESR_ISS_DA", 0x25: "ESR_ISS_DA"}
+_FSC_FIELDS = {"DFSC", "IFSC", "FST"}
+
+
+@dataclass(frozen=True)
+class RegisterKind:
+    key: str
+    title: str
+    help: str
+    needs: tuple[str, ...] = ()  # options this kind uses: "fmt", "stage", "variant", "level",...
+
+
+REGISTERS: dict[str, RegisterKind] = {
+    r.key: r
+    for r in (
+        RegisterKind("TCR_EL1", "TCR_EL1", "Stage-1 control for EL1&0 (two VA ranges)."),
+        RegisterKind(
+            "TCR_EL2", "TCR_EL2, E2H=0", "Stage-1 control for EL2 without VHE (DS at bit 32)."
+        ),
+        RegisterKind(
+            "TCR_EL2_E2H",
+            "TCR_EL2, E2H=1 (VHE)",
+            "With HCR_EL2.E2H=1 TCR_EL2 uses the TCR_EL1 layout (DS at bit 59).",
+        ),
+        RegisterKind("VTCR_EL2", "VTCR_EL2", "Stage-2 control."),
+        RegisterKind(
+            "TTBR",
+            "TTBR0/1_EL1, TTBR1_EL2",
+            "A TTBR with an ASID. Choose the 52-bit format when DS=1 (or 64KB with "
+            "FEAT_LPA and IPS=52 bits).",
+            ("fmt",),
+        ),
+        RegisterKind("TTBR0_EL2", "TTBR0_EL2 (E2H=0)", "EL2's TTBR without ASID.", ("fmt",)),
+        RegisterKind("VTTBR_EL2", "VTTBR_EL2", "Stage-2 base register with VMID.", ("fmt",)),
+        RegisterKind(
+            "S1_DESC",
+            "Stage-1 descriptor",
+            "Choose the format (DS=0, DS=1 or 64KB+LPA), the granule and the level; bits [1:0] "
+            "then give table, block, page or invalid.",
+            ("variant", "granule", "level"),
+        ),
+        RegisterKind(
+            "S2_DESC",
+            "Stage-2 descriptor",
+            "As for stage 1, with the stage-2 attribute layout.",
+            ("variant", "granule", "level"),
+        ),
+        RegisterKind("PAR_EL1", "PAR_EL1", "AT result: bit 0 selects success or fault layout."),
+        RegisterKind(
+            "ESR_ELx",
+            "ESR_EL1 / ESR_EL2",
+            "Exception syndrome; Data and Instruction Aborts get their ISS decoded.",
+        ),
+        RegisterKind("HCR_EL2", "HCR_EL2", "Hypervisor configuration (VM, E2H, TGE ...)."),
+        RegisterKind("SCTLR", "SCTLR_EL1 / SCTLR_EL2", "System control (M, C, I ...)."),
+        RegisterKind("MAIR", "MAIR_EL1 / MAIR_EL2", "Memory attribute indirection."),
+    )
+}
+
+VARIANTS = {"DS0": "DS=0 (or 64KB without LPA)", "DS1": "DS=1 (FEAT_LPA2)", "LPA": "64KB + LPA"}
+LEVELS = (-1, 0, 1, 2, 3)
+GRANULES = (4, 16, 64)
+
+
+@dataclass
+class Row:
+    """One decoded field."""
+
+    name: str
+    hi: int
+    lo: int
+    value: int
+    meaning: str
+    summary: str
+    help: str
+    lpa2: str
+    kind: str
+    section: str = ""
+
+    @property
+    def bits(self) -> str:
+        return f"[{self.hi}]" if self.hi == self.lo else f"[{self.hi}:{self.lo}]"
+
+    @property
+    def nonzero(self) -> bool:
+        return self.value != 0
+
+
+@dataclass
+class Decoding:
+    key: str
+    value: int
+    layouts: list[str]
+    title: str
+    rows: list[Row] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    descriptor_kind: str | None = None
+
+
+@dataclass(frozen=True)
+class Target:
+    """What a value is. Only the options ``REGISTERS[key].needs`` are looked at."""
+
+    key: str
+    fmt: str = "48"  # TTBRs: "48" or "52"
+    variant: str = "DS0"  # descriptors
+    granule: int = 4
+    level: int = 3
+
+    def validate(self) -> None:
+        if self.key not in REGISTERS:
+            raise ValueError(f"unknown register {self.key!r}")
+        if self.fmt not in ("48", "52"):
+            raise ValueError("the TTBR format is 48 or 52")
+        if self.variant not in VARIANTS:
+            raise ValueError(f"unknown descriptor format {self.variant!r}")
+        if self.granule not in GRANULES:
+            raise ValueError("the granule is 4, 16 or 64 (KB)")
+        if self.level not in LEVELS:
+            raise ValueError("the level is -1, 0, 1, 2 or 3")
+        if self.key.endswith("_DESC"):
+            if self.variant == "DS1" and self.granule == 64:
+                raise ValueError("DS=1 exists only for the 4KB and 16KB granules")
+            if self.variant == "LPA" and self.granule != 64:
+                raise ValueError("the LPA descriptor format is the 64KB granule's")
+            if self.level == -1 and not (self.granule == 4 and self.variant == "DS1"):
+                raise ValueError("level -1 exists only for 4KB with DS=1")
+
+
+def _rows(layout: Layout, value: int, section: str = "") -> list[Row]:
+    out = []
+    for f, v, meaning in layout.decode(value):
+        if f.name in _FSC_FIELDS:
+            meaning = f"{v:#04x}: {fsc_name(v)}"
+        out.append(Row(f.name, f.hi, f.lo, v, meaning, f.summary, f.help, f.lpa2, f.kind, section))
+    return out
+
+
+def descriptor_kind(stage: int, variant: str, granule: int, level: int, value: int) -> str:
+    """table / block / page / invalid / block-not-allowed / reserved, from bits[1:0] and level."""
+    if not value & 1:
+        return "invalid"
+    if value & 0b10:
+        return "page" if level == 3 else "table"
+    if level == 3:
+        return "reserved"
+    ds = variant == "DS1"
+    pamax = 52 if variant in ("DS1", "LPA") else 48
+    if level == -1 or not geo.block_allowed(level, granule, ds, pamax):
+        return "block-not-allowed"
+    return "block"
+
+
+_KIND_NOTES = {
+    "invalid": "Bit 0 is clear: an invalid descriptor. A walk reading it takes a Translation "
+    "fault at this level; the other bits are ignored by hardware (software may use them). "
+    "Shown with the {shown} layout for reference.",
+    "reserved": "Bits [1:0] = 01 at level 3 is a reserved encoding: Translation fault at level 3. "
+    "Shown with the page layout for reference.",
+    "block-not-allowed": "Bits [1:0] = 01 is a block, but this level cannot hold a block with "
+    "this granule and format: Translation fault at this level. Shown with the block layout.",
+}
+
+
+def layout_for_descriptor(stage: int, variant: str, kind: str, level: int) -> Layout:
+    shown = {"table": "table", "page": "page", "block": "block"}.get(kind)
+    if shown is None:
+        shown = "page" if level == 3 else ("table" if kind == "invalid" else "block")
+        if kind == "invalid" and level == 3:
+            shown = "page"
+    return descriptor_layout(stage, shown, variant)
+
+
+def decode(target: Target, value: int) -> Decoding:
+    """Decode ``value`` as ``target``."""
+    target.validate()
+    value &= MASK64
+    key = target.key
+    kind = REGISTERS[key]
+    if key in ("TTBR", "TTBR0_EL2", "VTTBR_EL2"):
+        name = key + ("_52" if target.fmt == "52" else "")
+        lay = LAYOUTS[name]
+        d = Decoding(key, value, [name], lay.title, _rows(lay, value))
+        if target.fmt == "52":
+            base = lay.get_in_place(value, "BADDR") | (lay.get(value, "BADDR_51_48") << 48)
+            d.notes.append(
+                f"Table base = {base:#x} (bits [47:6] in place, bits [5:2] moved to [51:48]), "
+                "before alignment to the start-table size (at least 64 bytes)."
+            )
+        else:
+            base = lay.get_in_place(value, "BADDR")
+            d.notes.append(f"Table base = {base:#x}, before alignment to the start-table size.")
+        return d
+    if key.endswith("_DESC"):
+        stage = 1 if key == "S1_DESC" else 2
+        dkind = descriptor_kind(stage, target.variant, target.granule, target.level, value)
+        lay = layout_for_descriptor(stage, target.variant, dkind, target.level)
+        d = Decoding(key, value, [lay.name], lay.title, _rows(lay, value), descriptor_kind=dkind)
+        if dkind in _KIND_NOTES:
+            shown = lay.title.split(",")[0].lower()
+            d.notes.append(_KIND_NOTES[dkind].format(shown=shown))
+        else:
+            d.notes.append(
+                f"Bits [1:0] = {value & 3:#04b} at level {target.level}: a {dkind} descriptor."
+            )
+        if target.variant == "DS1":
+            d.notes.append("DS=1: bits [9:8] are address bits [51:50], not shareability.")
+        return d
+    if key == "PAR_EL1":
+        name = "PAR_EL1_FAULT" if value & 1 else "PAR_EL1"
+        lay = LAYOUTS[name]
+        d = Decoding(key, value, [name], lay.title, _rows(lay, value))
+        d.notes.append(
+            "Bit 0 (F) is 1: the AT instruction faulted."
+            if value & 1
+            else "Bit 0 (F) is 0: the translation succeeded."
+        )
+        return d
+    if key == "ESR_ELx":
+        d = Decoding(key, value, ["ESR_ELx"], ESR_TOP.title, _rows(ESR_TOP, value, "ESR"))
+        ec = ESR_TOP.get(value, "EC")
+        iss_name = EC_LAYOUT.get(ec)
+        if iss_name is None:
+            d.notes.append(
+                f"EC {ec:#04x} is not a Data or Instruction Abort; its ISS layout is not part "
+                "of this model."
+            )
+        else:
+            lay = LAYOUTS[iss_name]
+            d.layouts.append(iss_name)
+            d.rows += _rows(lay, ESR_TOP.get(value, "ISS"), "ISS")
+            d.notes.append(f"EC {ec:#04x}: ISS decoded as {lay.title}.")
+        return d
+    lay = LAYOUTS[key]
+    return Decoding(key, value, [key], lay.title or kind.title, _rows(lay, value))
+
+
+def layouts_for(target: Target, value: int = 0) -> list[Layout]:
+    """The layouts a decoding of ``value`` as ``target`` uses (for round-trip tests)."""
+    return [ESR_TOP if n == "ESR_ELx" else LAYOUTS[n] for n in decode(target, value).layouts]

@@ -1,0 +1,332 @@
+"""Architecture-aware edits for an explorer: which registers a regime uses, which layout a
+register or descriptor is read with, what each input-address bit does, and the quick actions
+on a descriptor (make invalid / block / table / page).
+
+Pure Python on top of the rest of ``model``; the web app asks these questions instead of
+knowing the answers itself.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from . import geometry as geo
+from .configs import REGISTER_NAMES, Configuration
+from .cpu import CPU_PRESETS
+from .descriptors import encode_address
+from .fields import (
+    HCR_EL2,
+    LAYOUTS,
+    MAIR,
+    SCTLR,
+    TCR_EL1,
+    TCR_EL2,
+    TCR_EL2_E2H,
+    TTBR,
+    TTBR0_EL2,
+    TTBR0_EL2_52,
+    TTBR_52,
+    VTCR_EL2,
+    VTTBR_EL2,
+    VTTBR_EL2_52,
+    Layout,
+    descriptor_layout,
+)
+from .memory import SyntheticMemory
+from .walker import LevelRead, Regime, WalkParams, WalkResult
+
+MASK64 = (1 << 64) - 1
+
+# -- registers --------------------------------------------------------------------------------
+
+_STAGE1_EL1 = ("TCR_EL1", "TTBR0_EL1", "TTBR1_EL1", "MAIR_EL1", "SCTLR_EL1")
+_STAGE2 = ("VTCR_EL2", "VTTBR_EL2")
+
+
+def stage2_enabled(registers) -> bool:
+    """HCR_EL2.VM=1 and not {E2H, TGE} = {1, 1}: EL1&0 stage-1 table reads go through stage 2."""
+    hcr = int(registers.get("HCR_EL2", 0))
+    return bool(HCR_EL2.get(hcr, "VM")) and not (
+        HCR_EL2.get(hcr, "E2H") and HCR_EL2.get(hcr, "TGE")
+    )
+
+
+def regime_registers(regime: str, registers) -> list[str]:
+    """The registers a walk in ``regime`` reads, in ``REGISTER_NAMES`` order."""
+    regime = Regime(regime).value
+    if regime == Regime.EL10.value:
+        used = set(_STAGE1_EL1) | {"HCR_EL2"}
+        if stage2_enabled(registers):
+            used |= set(_STAGE2)
+    elif regime == Regime.EL10_S12.value:
+        used = set(_STAGE1_EL1) | set(_STAGE2) | {"HCR_EL2"}
+    elif regime == Regime.EL2.value:
+        used = {"TCR_EL2", "TTBR0_EL2", "MAIR_EL2", "SCTLR_EL2", "HCR_EL2"}
+    elif regime == Regime.EL20.value:
+        used = {"TCR_EL2", "TTBR0_EL2", "TTBR1_EL2", "MAIR_EL2", "SCTLR_EL2", "HCR_EL2"}
+    else:
+        used = set(_STAGE2) | {"HCR_EL2"}
+    return [name for name in REGISTER_NAMES if name in used]
+
+
+def register_layout(name: str, regime: str, params: dict[str, WalkParams | None]) -> Layout:
+    """The field layout ``name`` is read with in this walk.
+
+    TCR_EL2 takes the TCR_EL1 layout in the EL2&0 regime (HCR_EL2.E2H=1); a TTBR takes the
+    52-bit format when the walk's parameters say so (DS=1, or 64KB with FEAT_LPA and IPS=52).
+    """
+    regime = Regime(regime).value
+    s1 = params.get("s1")
+    s2 = params.get("s2")
+    fmt52_s1 = bool(s1 and s1.ttbr_52bit)
+    if name == "TCR_EL1":
+        return TCR_EL1
+    if name == "TCR_EL2":
+        return TCR_EL2_E2H if regime == Regime.EL20.value else TCR_EL2
+    if name == "VTCR_EL2":
+        return VTCR_EL2
+    if name == "VTTBR_EL2":
+        return VTTBR_EL2_52 if (s2 and s2.ttbr_52bit) else VTTBR_EL2
+    if name == "TTBR0_EL2" and regime == Regime.EL2.value:
+        return TTBR0_EL2_52 if fmt52_s1 else TTBR0_EL2
+    if name.startswith("TTBR"):
+        return TTBR_52 if fmt52_s1 else TTBR
+    if name.startswith("MAIR"):
+        return MAIR
+    if name.startswith("SCTLR"):
+        return SCTLR
+    if name == "HCR_EL2":
+        return HCR_EL2
+    raise KeyError(f"no layout for register {name!r}")
+
+
+def sync_regime(old: Configuration, new: Configuration) -> Configuration:
+    """Keep the EL2 regimes and HCR_EL2.E2H consistent after an edit.
+
+    Choosing EL2&0 sets E2H, choosing EL2 clears it; flipping E2H while an EL2 regime is shown
+    switches between the two regimes.
+    """
+    hcr_old = int(old.registers.get("HCR_EL2", 0))
+    hcr_new = int(new.registers.get("HCR_EL2", 0))
+    el2 = (Regime.EL2.value, Regime.EL20.value)
+    if new.regime != old.regime and new.regime in el2:
+        want = 1 if new.regime == Regime.EL20.value else 0
+        if HCR_EL2.get(hcr_new, "E2H") != want:
+            return new.with_registers(HCR_EL2=HCR_EL2.set(hcr_new, "E2H", want))
+        return new
+    e2h_changed = HCR_EL2.get(hcr_old, "E2H") != HCR_EL2.get(hcr_new, "E2H")
+    if e2h_changed and new.regime in el2:
+        regime = Regime.EL20.value if HCR_EL2.get(hcr_new, "E2H") else Regime.EL2.value
+        return replace(new, regime=regime)
+    return new
+
+
+# -- the input address ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AddressSegment:
+    """Input-address bits ``[hi:lo]`` and their role in the walk."""
+
+    hi: int
+    lo: int
+    role: str  # "tag" | "top" | "select" | "index" | "offset" | "unused"
+    label: str
+    level: int | None = None
+    note: str = ""
+
+
+def address_segments(params: WalkParams, leaf_level: int | None = None) -> list[AddressSegment]:
+    """What each bit of the input address does in this walk, from bit 63 down to 0.
+
+    Levels below a block leaf (``leaf_level``) are part of the offset.
+    """
+    out: list[AddressSegment] = []
+    two_range = params.stage == 1 and params.regime in (
+        Regime.EL10.value,
+        Regime.EL10_S12.value,
+        Regime.EL20.value,
+    )
+    ia = params.iasize
+    top = 63
+    if params.stage == 1 and params.tbi:
+        out.append(AddressSegment(63, 56, "tag", "tag (TBI)", note="ignored: top byte ignore"))
+        top = 55
+    if two_range:
+        if top == 63:
+            out.append(AddressSegment(63, 56, "top", "top bits", note="must all equal VA[55]"))
+        out.append(
+            AddressSegment(
+                55,
+                55,
+                "select",
+                "range select",
+                note=f"VA[55]={params.range_select}: {params.ttbr_name}",
+            )
+        )
+        if ia <= 54:
+            expect = "ones" if params.range_select else "zeros"
+            out.append(AddressSegment(54, ia, "top", "top bits", note=f"must be all {expect}"))
+    elif top >= ia:
+        out.append(AddressSegment(top, ia, "top", "top bits", note="must be all zeros"))
+    indexes = params.indexes
+    last_level = leaf_level if leaf_level is not None else geo.FINAL_LEVEL
+    for level, hi, lo in indexes:
+        if level > last_level:
+            continue
+        out.append(AddressSegment(hi, lo, "index", f"L{level} index", level=level))
+    offset_bits = geo.block_size_bits(last_level, params.granule_kb) if indexes else 0
+    if offset_bits:
+        what = "page offset" if last_level == geo.FINAL_LEVEL else f"offset in L{last_level} block"
+        out.append(AddressSegment(offset_bits - 1, 0, "offset", what))
+    return out
+
+
+# -- descriptors ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ReadRef:
+    """A descriptor read found in a walk, with the parameters of the stage that read it."""
+
+    read: LevelRead
+    params: WalkParams
+    where: str  # "main" | "final-s2" | "nested-s2"
+
+
+def all_reads(result: WalkResult) -> list[ReadRef]:
+    """Every descriptor read of a walk: the main walk, the stage-2 walks that translated its
+    table addresses, and the stage-2 walk of the final IPA."""
+    out: list[ReadRef] = []
+    main_params = result.params.get("s1") or result.params.get("s2")
+    for read in result.levels:
+        if read.s2 is not None and read.s2.params is not None:
+            out.extend(ReadRef(r, read.s2.params, "nested-s2") for r in read.s2.levels)
+        params = main_params if read.stage == 1 else result.params.get("s2")
+        if params is not None and read.stage == 2 and result.regime == Regime.STAGE2.value:
+            params = replace(params, input_address=result.input_address)
+        if params is not None:
+            out.append(ReadRef(read, params, "main"))
+    final = result.s2_final
+    if final is not None and final.params is not None:
+        out.extend(ReadRef(r, final.params, "final-s2") for r in final.levels)
+    return out
+
+
+def find_read(result: WalkResult, address: int) -> ReadRef | None:
+    """The read of the descriptor at physical ``address`` (the last one if read twice)."""
+    found = None
+    for ref in all_reads(result):
+        if ref.read.desc_address == address and ref.read.raw is not None:
+            found = ref
+    return found
+
+
+def display_layout(read: LevelRead, params: WalkParams) -> Layout:
+    """The layout to show a descriptor with: the one the walk decoded it with, or for a
+    descriptor that was not decoded (invalid, reserved) the format its level would use."""
+    if read.layout:
+        return LAYOUTS[read.layout]
+    kind = "table" if read.level < geo.FINAL_LEVEL else "page"
+    return descriptor_layout(read.stage, kind, params.desc_variant)
+
+
+@dataclass(frozen=True)
+class QuickAction:
+    name: str  # "invalid" | "block" | "table" | "page"
+    label: str
+    allowed: bool
+    reason: str
+
+
+def quick_actions(read: LevelRead, params: WalkParams, cpu_slug: str) -> list[QuickAction]:
+    """The one-click rewrites of a descriptor, each with whether it is allowed here and why."""
+    cpu = CPU_PRESETS.get(cpu_slug, CPU_PRESETS["max"])
+    raw = read.raw or 0
+    level = read.level
+    out = [
+        QuickAction(
+            "invalid",
+            "Make invalid",
+            bool(raw & 1),
+            "clears bit 0" if raw & 1 else "already invalid",
+        )
+    ]
+    if level < geo.FINAL_LEVEL:
+        ok = geo.block_allowed(level, params.granule_kb, params.ds, cpu.pamax)
+        size = _size_text(geo.block_size_bits(level, params.granule_kb))
+        if not ok:
+            why = f"the {params.granule_kb}KB granule has no level {level} blocks"
+            if params.granule_kb in (4, 16) and not params.ds and level >= 0:
+                why += " without DS=1"
+        elif read.kind == "block":
+            why = "already a block"
+        else:
+            why = f"maps a {size} block at the input address"
+        out.append(QuickAction("block", f"Make {size} block", ok and read.kind != "block", why))
+        out.append(
+            QuickAction(
+                "table",
+                "Make table",
+                read.kind != "table",
+                "already a table" if read.kind == "table" else "points to a fresh next-level table",
+            )
+        )
+    else:
+        out.append(
+            QuickAction(
+                "page",
+                "Make page",
+                read.kind != "page",
+                "already a page" if read.kind == "page" else "maps the input address's page",
+            )
+        )
+    return out
+
+
+def _size_text(bits: int) -> str:
+    for unit, shift in (("TB", 40), ("GB", 30), ("MB", 20), ("KB", 10)):
+        if bits >= shift:
+            return f"{1 << (bits - shift)}{unit}"
+    return f"{1 << bits}B"
+
+
+def _leaf_value(stage: int, kind: str, params: WalkParams, level: int) -> int:
+    """A valid leaf (AF=1, read/write, normal memory) mapping the walk's input address."""
+    layout = descriptor_layout(stage, kind, params.desc_variant)
+    size_bits = geo.block_size_bits(level, params.granule_kb)
+    oa = params.input_address & ((1 << params.oa_bits) - 1) & ~((1 << size_bits) - 1)
+    value = encode_address(oa, layout, params.desc_variant, size_bits)
+    value |= 0b11 if kind == "page" else 0b01
+    value = layout.set(value, "AF", 1)
+    if "SH" in layout:
+        value = layout.set(value, "SH", 0b11)
+    if stage == 1:
+        return layout.set(value, "AP", 0b01)
+    return layout.set(layout.set(value, "S2AP", 0b11), "MemAttr", 0b1111)
+
+
+def action_value(ref: ReadRef, action: str, cpu_slug: str) -> int:
+    """The descriptor value ``action`` writes for the read ``ref``; ValueError if not allowed."""
+    read, params = ref.read, ref.params
+    allowed = {a.name: a for a in quick_actions(read, params, cpu_slug)}
+    if action not in allowed:
+        raise ValueError(f"no {action!r} action at level {read.level}")
+    if not allowed[action].allowed:
+        raise ValueError(f"cannot {allowed[action].label.lower()}: {allowed[action].reason}")
+    raw = read.raw or 0
+    if action == "invalid":
+        return raw & ~1 & MASK64
+    if action == "table":
+        return SyntheticMemory().synthesize(read.stage, read.level, params, read.desc_address or 0)
+    return _leaf_value(read.stage, action, params, read.level)
+
+
+def apply_action(
+    config: Configuration, result: WalkResult, address: int, action: str
+) -> Configuration:
+    """``config`` with the descriptor at ``address`` rewritten by ``action``."""
+    ref = find_read(result, address)
+    if ref is None:
+        raise ValueError(f"the walk reads no descriptor at {address:#x}")
+    return config.with_memory({address: action_value(ref, action, config.cpu)})

@@ -1,0 +1,370 @@
+"""The plain-text walk: a ``WalkResult`` as text for a plain-text mailing-list reply.
+
+Rules the output keeps (tests check them for every preset):
+
+* at most ``WIDTH`` (72) columns per line, ASCII only, no tabs, no trailing spaces;
+* no line starts with ``>`` or ``From `` (mail quoting and mbox "From " escaping would mangle
+  it), so it reads the same quoted with ``> ``;
+* the last line is ``Link: <url>``. Give the short link when one exists for this state; the
+  full-state link is used otherwise, and that single line is the only one allowed to pass 72
+  columns (a URL cannot be wrapped without breaking it), which is why the short link is
+  preferred whenever there is one.
+
+Pure: it reads the result and the registers and never walks again, except when handed a bare
+``Configuration``, which it runs first (``model.configs.run``).
+"""
+
+from __future__ import annotations
+
+import textwrap
+import unicodedata
+from collections.abc import Iterable, Mapping
+
+from .configs import CONFIG_PRESETS, REGISTER_NAMES, Configuration, run
+from .descriptors import BitSource
+from .walker import LevelRead, Regime, StageWalk, WalkParams, WalkResult
+
+WIDTH = 72
+LINK_PREFIX = "Link: "
+
+REGIME_TITLES = {
+    Regime.EL10.value: "EL1&0 stage 1",
+    Regime.EL2.value: "EL2 stage 1 (nVHE, HCR_EL2.E2H=0)",
+    Regime.EL20.value: "EL2&0 stage 1 (VHE, HCR_EL2.E2H=1)",
+    Regime.STAGE2.value: "stage 2 alone (the input is an IPA)",
+    Regime.EL10_S12.value: "EL1&0 stage 1 then stage 2",
+}
+
+# The registers each regime reads, in the order the header lists them.
+_REGIME_REGISTERS = {
+    Regime.EL10.value: ("TCR_EL1", "TTBR0_EL1", "TTBR1_EL1", "MAIR_EL1", "SCTLR_EL1"),
+    Regime.EL10_S12.value: ("TCR_EL1", "TTBR0_EL1", "TTBR1_EL1", "MAIR_EL1", "SCTLR_EL1"),
+    Regime.EL2.value: ("TCR_EL2", "TTBR0_EL2", "MAIR_EL2", "SCTLR_EL2", "HCR_EL2"),
+    Regime.EL20.value: ("TCR_EL2", "TTBR0_EL2", "TTBR1_EL2", "MAIR_EL2", "SCTLR_EL2", "HCR_EL2"),
+    Regime.STAGE2.value: ("VTCR_EL2", "VTTBR_EL2", "HCR_EL2"),
+}
+_STAGE2_REGISTERS = ("VTCR_EL2", "VTTBR_EL2", "HCR_EL2")
+
+_KIND_SHORT = {
+    "block-not-allowed": "BAD BLOCK",
+    "invalid": "INVALID",
+    "reserved": "RESERVED",
+    "not-read": "not read",
+}
+
+_VARIANT_TEXT = {
+    "DS0": "OA in desc[47:n]",
+    "DS1": "OA[51:50] in desc[9:8]",
+    "LPA": "OA[51:48] in desc[15:12]",
+}
+
+_ASCII = str.maketrans({"→": "->", "←": "<-", "≤": "<=", "≥": ">=", "×": "x", "–": "-", "—": "-"})
+
+
+def h64(value: int | None) -> str:
+    """A 64-bit value as ``0x`` and 16 lowercase digits (the kernel's %016llx)."""
+    return "-" if value is None else f"0x{value & ((1 << 64) - 1):016x}"
+
+
+def _bits(hi: int, lo: int) -> str:
+    return f"[{hi}]" if hi == lo else f"[{hi}:{lo}]"
+
+
+def _level(level: int | None) -> str:
+    return "L?" if level is None else f"L{level}"
+
+
+def _ascii(text: str) -> str:
+    text = text.translate(_ASCII)
+    text = unicodedata.normalize("NFKD", text)
+    return text.encode("ascii", "replace").decode("ascii")
+
+
+def _wrap(text: str, first: str = "", rest: str | None = None) -> list[str]:
+    rest = " " * len(first) if rest is None else rest
+    return textwrap.wrap(
+        _ascii(text),
+        width=WIDTH,
+        initial_indent=first,
+        subsequent_indent=rest,
+        break_long_words=True,
+        break_on_hyphens=False,
+    ) or [first.rstrip()]
+
+
+# -- header -----------------------------------------------------------------------------------
+
+
+def _title(config: Configuration | None) -> list[str]:
+    if config is None:
+        return ["LPA2 Explorer walk"]
+    preset = CONFIG_PRESETS.get(config.slug)
+    if preset is not None and preset == config:
+        return _wrap(f"LPA2 Explorer walk: {config.title}")
+    if preset is not None:
+        return _wrap(f"LPA2 Explorer walk: preset {config.slug}, edited")
+    return _wrap("LPA2 Explorer walk")
+
+
+def _stage_lines(p: WalkParams) -> list[str]:
+    what = "VA" if p.stage == 1 else "IPA"
+    txsz = p.txsz_field.split(".")[-1]
+    ps = p.ps_field.split(".")[-1]
+    oa = f"{p.oa_bits}-bit OA"
+    if p.ps_bits != p.oa_bits:
+        oa += f" ({ps} asks {p.ps_bits})"
+    first = (
+        f"Stage {p.stage}: {p.tcr_name} {p.granule_kb}KB granule, DS={int(p.ds)}, "
+        f"{txsz}={p.txsz} ({p.iasize}-bit {what}), {oa}"
+    )
+    start = f"start level {p.start_level}"
+    if p.stage == 2:
+        sl = f"SL0={p.sl0}" + (f" SL2={p.sl2}" if p.sl2 else "")
+        start = f"{sl}: {start}"
+    if p.concatenated_tables > 1:
+        start += f", {p.concatenated_tables} concatenated tables"
+    start += f" ({p.start_table_entries} entries); {_VARIANT_TEXT.get(p.desc_variant, '')}"
+    lines = _wrap(first, "", "  ")
+    lines += _wrap(start, "  ", "    ")
+    lines += _wrap(f"{p.ttbr_name} {h64(p.ttbr_value)} -> table {h64(p.table_base)}", "  ")
+    lines += _wrap(f"table base = {p.table_base_origin}", "    ", "      ")
+    if p.ds_raw and not p.ds:
+        lines += _wrap(f"note: {p.ds_why}", "  ", "    ")
+    return lines
+
+
+def _register_lines(regime: str, params: Mapping[str, WalkParams], regs: Mapping[str, int]):
+    names = list(_REGIME_REGISTERS.get(regime, REGISTER_NAMES))
+    if "s2" in params and regime != Regime.STAGE2.value:
+        names += [n for n in _STAGE2_REGISTERS if n not in names]
+    cells = [f"{name:<10}{h64(regs.get(name, 0))}" for name in names]
+    lines = ["Registers:"]
+    for i in range(0, len(cells), 2):
+        lines.append("  " + "  ".join(cells[i : i + 2]))
+    return lines
+
+
+# -- the table reads ----------------------------------------------------------------------------
+
+
+def _read_row(read: LevelRead, indent: str, label: str) -> str:
+    index = f"{_bits(read.index_hi, read.index_lo)}={read.index:#x}"
+    kind = _KIND_SHORT.get(read.kind, read.kind)
+    if read.synthetic:
+        kind += "*"
+    address = h64(read.desc_address) if read.desc_address is not None else "(no address)"
+    value = h64(read.raw) if read.raw is not None else "-"
+    return f"{indent}{label:<7}{index:<13} {address} {value} {kind}"
+
+
+def _walk_lines(levels: Iterable[LevelRead], indent: str, prefix: str) -> list[str]:
+    lines = []
+    for read in levels:
+        if read.s2 is not None:
+            lines += _wrap(
+                f"{_level(read.level)} table entry at IPA {h64(read.desc_ipa)}, its stage-2 walk:",
+                indent,
+            )
+            lines += _walk_lines(read.s2.levels, indent + "  ", "s2 ")
+            if read.s2.fault is not None:
+                lines += _wrap("stage 2 faults here (see FAULT below)", indent + "  ")
+        lines.append(_read_row(read, indent, prefix + _level(read.level)))
+    return lines
+
+
+def _walk_header(indent: str) -> str:
+    return f"{indent}{'level':<7}{'index':<14}{'descriptor at':<19}{'value':<19}kind"
+
+
+# -- output address -----------------------------------------------------------------------------
+
+
+def _source_text(src: BitSource, stage_of: str, input_name: str) -> str:
+    if src.source == "ia":
+        return f"{input_name}{_bits(src.src_hi, src.src_lo)}"
+    if src.source == "ttbr":
+        return f"TTBR{_bits(src.src_hi, src.src_lo)}"
+    return f"{stage_of}{_level(src.level)} desc{_bits(src.src_hi, src.src_lo)}"
+
+
+def _oa_lines(result: WalkResult, input_name: str) -> list[str]:
+    oa = result.output_address
+    if oa is None:
+        return []
+    two_stage = result.s2_final is not None
+    ia_span = None
+    if two_stage:
+        ia_span = next((s for s in result.s2_final.oa_sources if s.source == "ia"), None)
+    lines = []
+    for src in result.oa_sources:
+        stage_of = ""
+        if two_stage:
+            from_s1 = ia_span is not None and src.oa_hi <= ia_span.oa_hi
+            stage_of = "S1 " if from_s1 else "S2 "
+        value = (oa >> src.oa_lo) & ((1 << (src.oa_hi - src.oa_lo + 1)) - 1)
+        target = f"OA{_bits(src.oa_hi, src.oa_lo)}"
+        source = _source_text(src, stage_of, input_name)
+        lines.append(f"  {target:<10}= {value:<#18x}<- {source}")
+    return lines
+
+
+def _perm_text(perms: Mapping) -> str:
+    parts = []
+    for el in ("EL2", "EL1", "EL0"):
+        p = perms.get(el)
+        if isinstance(p, Mapping):
+            flags = "".join(
+                letter if p.get(kind) else "-"
+                for letter, kind in (("R", "read"), ("W", "write"), ("X", "exec"))
+            )
+            parts.append(f"{el} {flags}")
+    return ", ".join(parts)
+
+
+def _leaf_text(attrs: Mapping) -> str:
+    kind = attrs.get("leaf_kind")
+    size = attrs.get("block_size")
+    if not kind or not size:
+        return ""
+    units = [(1 << 40, "TB"), (1 << 30, "GB"), (1 << 20, "MB"), (1 << 10, "KB")]
+    shown = next((f"{size // u}{name}" for u, name in units if size >= u and size % u == 0), "")
+    return f"{shown or size} {kind} at level {attrs.get('leaf_level')}"
+
+
+def _result_lines(result: WalkResult, input_name: str) -> list[str]:
+    lines = []
+    attrs = result.attrs or {}
+    if result.fault is None and result.output_address is not None:
+        leaf_attrs = attrs.get("stage2", attrs) if result.s2_final is not None else attrs
+        leaf = _leaf_text(leaf_attrs)
+        lines.append(f"Output PA {h64(result.output_address)}" + (f"  ({leaf})" if leaf else ""))
+        lines += _oa_lines(result, input_name)
+        if attrs.get("memory_type"):
+            sh = attrs.get("sh_name", "")
+            origin = attrs.get("sh_origin", "")
+            text = f"{attrs['memory_type']}; {sh}" + (f", from {origin}" if origin else "")
+            lines += _wrap(text, "  memory: ", "    ")
+        perms = result.perms or {}
+        if "stage1" in perms:
+            s1 = _perm_text(perms["stage1"])
+            s2 = _perm_text(perms.get("stage2", {}))
+            lines += _wrap(f"stage 1 {s1}; stage 2 {s2}", "  access: ", "    ")
+        elif _perm_text(perms):
+            lines += _wrap(_perm_text(perms), "  access: ", "    ")
+        lines.append(f"  PAR_EL1 {h64(result.par)}")
+        return lines
+    fault = result.fault
+    if fault is None:
+        return ["No output address."]
+    where = f"level {fault.level}, stage {fault.stage}"
+    if fault.s1ptw:
+        where += " (stage-2 fault on a stage-1 table walk, S1PTW=1)"
+    kind = fault.kind.value.replace("_", " ")
+    lines += _wrap(f"FAULT: {kind} fault at {where}", "", "  ")
+    fsc = f"FSC {fault.fsc:#04x} (0b{fault.fsc:06b}): {fault.fsc_name}"
+    lines += _wrap(fsc, "  ", "    ")
+    regs = f"PAR_EL1 {h64(result.par)}"
+    if result.esr_iss is not None:
+        regs += f"  ESR_ELx.ISS {result.esr_iss:#010x}"
+    lines.append("  " + regs)
+    lines += _wrap(fault.message, "  why: ", "    ")
+    if fault.fix:
+        lines += _wrap(fault.fix, "  fix: ", "    ")
+    return lines
+
+
+# -- the whole text -----------------------------------------------------------------------------
+
+
+def _safe(lines: Iterable[str], link_line: str | None) -> str:
+    out = []
+    for line in lines:
+        line = _ascii(line).replace("\t", " ").rstrip()
+        while len(line) > WIDTH:  # last resort, never expected: hard wrap
+            out.append(line[:WIDTH].rstrip())
+            line = "    " + line[WIDTH:].lstrip()
+        if line.startswith((">", "From ")):
+            line = " " + line
+        out.append(line)
+    if link_line is not None:
+        out.append("")
+        out.append(_ascii(link_line).replace(" ", "%20").replace("Link:%20", LINK_PREFIX, 1))
+    return "\n".join(out) + "\n"
+
+
+def render_text(
+    config_or_result: Configuration | WalkResult,
+    *,
+    result: WalkResult | None = None,
+    registers: Mapping[str, int] | None = None,
+    link: str | None = None,
+    notes: Iterable[str] = (),
+) -> str:
+    """The walk as plain text (see the module docstring for the layout rules).
+
+    ``config_or_result``: a ``Configuration`` (walked here unless ``result`` is given) or a
+    ``WalkResult`` (then pass ``registers`` to list the register values). ``link``: the URL for
+    the last line, the short link when there is one. ``notes``: extra lines shown first, e.g.
+    what could not be read from a link.
+    """
+    config: Configuration | None
+    if isinstance(config_or_result, WalkResult):
+        config, result = None, config_or_result
+        regs = registers or {}
+    else:
+        config = config_or_result
+        result = result if result is not None else run(config)
+        regs = registers if registers is not None else config.registers
+
+    lines: list[str] = []
+    for note in notes:
+        lines += _wrap(note, "NOTE: ", "  ")
+    lines += _title(config)
+    regime = REGIME_TITLES.get(result.regime, result.regime)
+    cpu = f", CPU {config.cpu}" if config is not None else ""
+    lines += _wrap(f"Regime {regime}, access {result.access}{cpu}", "", "  ")
+    for key in ("s1", "s2"):
+        params = result.params.get(key)
+        if params is not None:
+            lines += _stage_lines(params)
+    lines += _register_lines(result.regime, result.params, regs)
+
+    input_name = "IPA" if result.regime == Regime.STAGE2.value else "VA"
+    lines.append("")
+    lines.append(f"Input {input_name} {h64(result.input_address)}")
+    if result.levels:
+        lines.append(_walk_header("  "))
+        lines += _walk_lines(result.levels, "  ", "")
+    if result.ipa is not None and result.s2_final is not None:
+        s2: StageWalk = result.s2_final
+        lines.append(f"Stage 1 output IPA {h64(result.ipa)}, its stage-2 walk:")
+        lines += _walk_lines(s2.levels, "  ", "s2 ")
+    if any(read.synthetic for read in _all_reads(result)):
+        lines += _wrap(
+            "* synthetic: not set by this link; the explorer fills unset table entries "
+            "with consistent valid descriptors.",
+            "",
+            "  ",
+        )
+    lines.append("")
+    lines += _result_lines(result, input_name)
+
+    remarks = [w.message for w in result.warnings]
+    if result.choices_used:
+        chosen = ", ".join(f"{k}={v}" for k, v in sorted(result.choices_used.items()))
+        remarks.append(f"IMPLEMENTATION DEFINED choices used: {chosen}.")
+    if remarks:
+        lines.append("")
+        lines.append("Notes:")
+        for remark in remarks:
+            lines += _wrap(remark, "- ", "  ")
+    return _safe(lines, f"{LINK_PREFIX}{link}" if link else None)
+
+
+def _all_reads(result: WalkResult) -> Iterable[LevelRead]:
+    for read in result.levels:
+        if read.s2 is not None:
+            yield from read.s2.levels
+        yield read
+    if result.s2_final is not None:
+        yield from result.s2_final.levels

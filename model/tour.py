@@ -1,0 +1,305 @@
+"""The guided tour: a sequence of explorer states, each a full ``Configuration``, that takes a
+new developer from a plain 4KB 48-bit walk to everything FEAT_LPA2 changes.
+
+Every step says what to look at (``text``) and which part of the walk the point is about
+(``focus``); ``changes(n)`` computes - from the two configurations, not by hand - which
+register and descriptor fields differ from the previous step.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from functools import cache
+
+from .compare import FieldChange, config_changes
+from .configs import CONFIG_PRESETS, Configuration, edit_descriptor, run
+from .fields import TCR_EL1, descriptor_layout
+from .walker import WalkResult
+
+
+@dataclass(frozen=True)
+class TourStep:
+    slug: str
+    title: str
+    config: Configuration
+    text: tuple[str, ...]
+    focus: tuple[str, ...] = ()  # "registers", "levels", "descriptor", "outcome", "fault"
+    glossary: tuple[str, ...] = ()  # glossary slugs worth reading at this step
+
+
+def _set_oa_51_50(value: int, variant: str) -> int:
+    return descriptor_layout(1, "page", variant).set(value, "OA_51_50", 0b11)
+
+
+def _set_bits_9_8(value: int, _variant: str) -> int:
+    return value | (0b11 << 8)
+
+
+def _steps() -> list[TourStep]:
+    p = CONFIG_PRESETS
+    base = p["4k-48"]
+    tcr = base.registers["TCR_EL1"]
+    ds_on = replace(
+        base.with_registers(TCR_EL1=TCR_EL1.set(tcr, "DS", 1)),
+        title="4KB, 48-bit VA, DS=1",
+    )
+    t0sz_12 = replace(
+        ds_on.with_registers(TCR_EL1=TCR_EL1.set(TCR_EL1.set(tcr, "DS", 1), "T0SZ", 12)),
+        title="4KB, 52-bit VA: level -1",
+        address=0x000F_1234_5678_9ABC,
+    )
+    ips_52 = t0sz_12.with_registers(TCR_EL1=TCR_EL1.set(t0sz_12.registers["TCR_EL1"], "IPS", 0b110))
+    oa_high = edit_descriptor(
+        replace(ips_52, title="4KB, 52-bit VA and PA: OA[51:50] from bits [9:8]"),
+        1,
+        3,
+        _set_oa_51_50,
+    )
+    ttbr52 = p["4k-52-lpa2"]
+    lpa2 = p["4k-52-lpa2"]
+    l_minus_1_addrsize = edit_descriptor(
+        replace(
+            lpa2.with_registers(
+                TCR_EL1=TCR_EL1.set(lpa2.registers["TCR_EL1"], "IPS", 0b101),
+                TTBR0_EL1=lpa2.registers["TTBR0_EL1"] & ~0x3C,
+            ),
+            title="Fault: Address size at level -1 (FSC 0x29)",
+        ),
+        1,
+        -1,
+        _set_bits_9_8,
+    )
+    return [
+        TourStep(
+            "plain-4k-48",
+            "A plain 4KB, 48-bit walk",
+            base,
+            (
+                "Start with the configuration every arm64 developer has seen: TCR_EL1.T0SZ=16 "
+                "(a 48-bit VA), TG0=4KB, IPS=48 bits, DS=0.",
+                "Four levels, 0 to 3, each indexed by 9 VA bits: [47:39], [38:30], [29:21], "
+                "[20:12]. Bits [11:0] are the offset within the 4KB page.",
+                "In every descriptor bits [9:8] are SH (shareability) and bits [47:12] the "
+                "address. Keep an eye on those two facts: LPA2 changes both.",
+            ),
+            ("levels", "descriptor"),
+            ("granule", "txsz", "start-level", "descriptor"),
+        ),
+        TourStep(
+            "ds-on",
+            "Turn DS on: bits [9:8] stop being shareability",
+            ds_on,
+            (
+                "Only TCR_EL1.DS (bit 59) changes. The walk has the same four levels and the "
+                "same index bits, because T0SZ is still 16.",
+                "But every descriptor is now read in the LPA2 format: bits [9:8] are "
+                "OA[51:50] and bits [49:48] OA[49:48]. Shareability of the output now comes "
+                "from TCR_EL1.SH0 for the whole TTBR0 range.",
+                "This is why Linux cannot flip DS on a live page table: a descriptor written "
+                "with SH=0b11 (Inner Shareable) would suddenly point 2^50 * 3 bytes higher.",
+            ),
+            ("registers", "descriptor"),
+            ("ds", "sh", "oa"),
+        ),
+        TourStep(
+            "t0sz-12",
+            "T0SZ=12: level -1 appears with a 16-entry start table",
+            t0sz_12,
+            (
+                "With DS=1 the minimum T0SZ drops from 16 to 12: a 52-bit VA space.",
+                "Nine more bits per level do not fit, so the walk grows a level at the top: "
+                "level -1, indexed by VA[51:48]. Its table has 2^4 = 16 entries (128 bytes), "
+                "not 512.",
+                "The start level formula is unchanged - 3 - (iasize - 1 - 12) / 9 - it simply "
+                "yields -1 for 49- to 52-bit inputs.",
+            ),
+            ("levels",),
+            ("level-minus-1", "txsz", "start-level"),
+        ),
+        TourStep(
+            "oa-51-50",
+            "OA[51:50] come from descriptor bits [9:8]",
+            oa_high,
+            (
+                "IPS becomes 0b110 (52 bits) and the level-3 page descriptor gets bits "
+                "[9:8] = 0b11.",
+                "The output address now has bits [51:50] set: they were taken from "
+                "descriptor bits [9:8]. Bits [49:48] come from descriptor bits [49:48], "
+                "in place. Everything from bit 12 to 47 is where it always was.",
+                "With IPS still at 48 bits the same descriptor would give an Address size "
+                "fault: the address would not fit.",
+            ),
+            ("descriptor", "outcome"),
+            ("oa", "ips"),
+        ),
+        TourStep(
+            "ttbr-52",
+            "The 52-bit TTBR format",
+            ttbr52,
+            (
+                "TTBR0_EL1 bits [5:2] now carry the start table's address bits [51:48] "
+                "(here 0x8), so the level -1 table itself lives above 2^51.",
+                "In this format TTBR bit 1 is RES0 and the start table must be aligned to at "
+                "least 64 bytes, even though the level -1 table is only 128 bytes here.",
+                "Linux packs a 52-bit table address into a TTBR with phys_to_ttbr(), "
+                "moving PA[51:48] into bits [5:2].",
+            ),
+            ("registers", "levels"),
+            ("ttbr52", "ttbr"),
+        ),
+        TourStep(
+            "l0-block-4k",
+            "A 4KB level-0 block: 512GB in one descriptor",
+            p["4k-l0-block"],
+            (
+                "With DS=1 a 4KB level-0 descriptor may be a block (bits [1:0] = 01) mapping "
+                "512GB. Without LPA2 the same bits would be a Translation fault at level 0.",
+                "The walk stops after two reads. The output keeps VA[38:0] and takes "
+                "OA[51:39] from the descriptor.",
+                "KVM does not create these blocks in its stage-2 tables: "
+                "KVM_PGTABLE_MIN_BLOCK_LEVEL stays at 1 for 4KB pages.",
+            ),
+            ("levels", "outcome"),
+            ("block", "lpa2"),
+        ),
+        TourStep(
+            "l1-block-16k",
+            "A 16KB level-1 block: 64GB",
+            p["16k-l1-block"],
+            (
+                "The 16KB granule (TG1=0b01 in TG1's own encoding) with DS=1 and T1SZ=12: a "
+                "kernel address through TTBR1. A 52-bit walk starts at level 0 with a "
+                "32-entry table indexed by VA[51:47]; 16KB never needs level -1.",
+                "Level 1 can now hold a 64GB block. Without LPA2 16KB only has level-2 "
+                "(32MB) blocks.",
+            ),
+            ("levels", "registers"),
+            ("granule", "block", "stride"),
+        ),
+        TourStep(
+            "64k-lpa",
+            "For contrast: 64KB pages with FEAT_LPA",
+            p["64k-52-lpa"],
+            (
+                "64KB pages reached 52 bits first (Armv8.2 FEAT_LPA/FEAT_LVA). DS plays no "
+                "part: it is ignored for 64KB.",
+                "Here OA[51:48] live in descriptor bits [15:12] and bits [9:8] remain "
+                "shareability. Three levels (1 to 3) cover 52 bits; the level-1 table has "
+                "1024 entries.",
+                "Patches that handle both formats must check the granule: 'bits [9:8]' means "
+                "SH for 64KB even on an LPA2 system.",
+            ),
+            ("descriptor", "levels"),
+            ("lpa", "lva"),
+        ),
+        TourStep(
+            "nvhe-el2",
+            "The nVHE hypervisor's own tables: TCR_EL2 with E2H=0",
+            p["nvhe-hyp-lpa2"],
+            (
+                "KVM in nVHE or protected mode runs its EL2 code with its own stage-1 tables. "
+                "With E2H=0, TCR_EL2 has a different layout: one VA range, PS at [18:16] and "
+                "DS at bit 32, not 59.",
+                "The walk is the same five-level 4KB LPA2 walk; only where the bits live in "
+                "the control register differs.",
+            ),
+            ("registers",),
+            ("nvhe", "ds"),
+        ),
+        TourStep(
+            "s2-sl2",
+            "Stage 2 starting at level -1 (SL2=1)",
+            p["s2-l-1-sl2"],
+            (
+                "Stage 2 gets its start level from VTCR_EL2.SL0, not from the input size. "
+                "LPA2 added SL2 (bit 33): SL2=1 with SL0=0b00 selects level -1 for 4KB.",
+                "The level -1 table has 16 entries indexed by IPA[51:48], exactly as at stage 1.",
+            ),
+            ("registers", "levels"),
+            ("sl0", "stage2", "level-minus-1"),
+        ),
+        TourStep(
+            "s2-concat",
+            "Stage 2 with 16 concatenated level-0 tables (what KVM does)",
+            p["s2-52-concat16"],
+            (
+                "The same 52-bit IPA space without level -1: SL0=0b10 starts at level 0 and "
+                "the level-0 index is IPA[51:39], 13 bits, spread over 16 concatenated 4KB "
+                "tables that must sit together, 64KB-aligned.",
+                "One read fewer per walk, at the cost of a 64KB start table. KVM always "
+                "chooses this: its stage-2 walks start at level 0 or below.",
+            ),
+            ("registers", "levels"),
+            ("concatenation", "sl0"),
+        ),
+        TourStep(
+            "s1-s2-mismatch",
+            "Two stages, two descriptor formats",
+            p["s1-48-over-s2-52"],
+            (
+                "A guest does not have to use LPA2 because the host does. Here the guest's "
+                "TCR_EL1.DS=0 (48-bit, bits [9:8] are SH) while VTCR_EL2.DS=1.",
+                "Each stage-1 table address is an IPA and goes through the 52-bit stage 2 "
+                "first, whose descriptors put OA[51:50] in bits [9:8]. Code that walks guest "
+                "tables (KVM's AT emulation, nested virtualization) has to track the two "
+                "formats separately.",
+            ),
+            ("levels", "descriptor"),
+            ("stage1", "stage2", "s1ptw"),
+        ),
+        TourStep(
+            "fault-l-1-translation",
+            "A fault that needs LPA2: Translation fault, level -1",
+            p["fault-translation-l-1"],
+            (
+                "The level -1 descriptor has bits [1:0] = 01, a block encoding, which level "
+                "-1 can never hold.",
+                "The fault status code is 0b101011 (0x2B), not 0x04 + level: the level -1 "
+                "codes sit apart from the 0..3 series. Fault handlers that compute the level "
+                "as FSC & 3 get this wrong.",
+            ),
+            ("fault",),
+            ("fsc", "level-minus-1"),
+        ),
+        TourStep(
+            "fault-l-1-addrsize",
+            "Address size fault at level -1 (0x29)",
+            l_minus_1_addrsize,
+            (
+                "IPS is back to 48 bits and the TTBR points below 2^48, but the level -1 "
+                "descriptor sets bits [9:8]: with DS=1 they are NLTA[51:50], so the "
+                "next table would be above 2^50.",
+                "Address size fault at level -1: FSC 0b101001 (0x29). An Address size fault "
+                "on the TTBR itself would be reported at level 0 (0x00) whatever the start "
+                "level.",
+            ),
+            ("fault", "descriptor"),
+            ("fsc", "ips"),
+        ),
+    ]
+
+
+@cache
+def steps() -> tuple[TourStep, ...]:
+    return tuple(_steps())
+
+
+def step(n: int) -> TourStep:
+    """Step ``n`` (1-based)."""
+    all_steps = steps()
+    if not 1 <= n <= len(all_steps):
+        raise IndexError(f"the tour has steps 1 to {len(all_steps)}")
+    return all_steps[n - 1]
+
+
+@cache
+def result(n: int) -> WalkResult:
+    return run(step(n).config)
+
+
+@cache
+def changes(n: int) -> tuple[FieldChange, ...]:
+    """What differs from step ``n - 1`` (nothing for the first step)."""
+    if n <= 1:
+        return ()
+    return tuple(config_changes(step(n - 1).config, step(n).config, result(n - 1), result(n)))

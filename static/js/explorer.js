@@ -1,0 +1,129 @@
+// The explorer's small behaviours, all on plain DOM events (no htmx event names):
+//  * arrow keys move focus along a row of bit buttons (Left/Right, Home/End);
+//  * the focused control keeps focus across a swap: its identity is remembered when the form
+//    is submitted or changed, and a MutationObserver puts focus back on the new element with
+//    the same identity once the DOM has changed.
+(function () {
+  "use strict";
+
+  var form = document.getElementById("explorer");
+  if (!form) {
+    return;
+  }
+
+  // -- keyboard movement along bit rows -------------------------------------------------------
+  function rowOf(button) {
+    var grid = button.closest(".bitgrid, .strip");
+    return grid ? Array.prototype.slice.call(grid.querySelectorAll("button.bit")) : [button];
+  }
+
+  form.addEventListener("keydown", function (event) {
+    var target = event.target;
+    if (!(target instanceof HTMLElement) || !target.classList.contains("bit")) {
+      return;
+    }
+    var row = rowOf(target);
+    var index = row.indexOf(target);
+    var next = null;
+    if (event.key === "ArrowRight" || event.key === "ArrowDown") {
+      next = row[Math.min(row.length - 1, index + 1)];
+    } else if (event.key === "ArrowLeft" || event.key === "ArrowUp") {
+      next = row[Math.max(0, index - 1)];
+    } else if (event.key === "Home") {
+      next = row[0];
+    } else if (event.key === "End") {
+      next = row[row.length - 1];
+    }
+    if (next) {
+      event.preventDefault();
+      next.focus();
+    }
+  });
+
+  // -- focus kept across swaps ---------------------------------------------------------------
+  var remembered = null; // {id} or {name, value}
+  var rememberedAt = 0;
+  var KEEP_MS = 5000;
+
+  function identity(element) {
+    if (!element || element === document.body || !form.contains(element)) {
+      return null;
+    }
+    if (element.id) {
+      return { id: element.id };
+    }
+    if (element.name) {
+      return { name: element.name, value: element.value };
+    }
+    return null;
+  }
+
+  function find(key) {
+    if (key.id) {
+      return document.getElementById(key.id);
+    }
+    var candidates = form.querySelectorAll("[name]");
+    for (var i = 0; i < candidates.length; i += 1) {
+      if (candidates[i].name === key.name && candidates[i].value === key.value) {
+        return candidates[i];
+      }
+    }
+    return null;
+  }
+
+  function remember(element) {
+    var key = identity(element);
+    if (key) {
+      remembered = key;
+      rememberedAt = Date.now();
+    }
+  }
+
+  form.addEventListener(
+    "submit",
+    function (event) {
+      remember(event.submitter || document.activeElement);
+    },
+    true
+  );
+  form.addEventListener(
+    "change",
+    function (event) {
+      remember(document.activeElement !== document.body ? document.activeElement : event.target);
+    },
+    true
+  );
+  // Clicking a button focuses it in some browsers but not others: remember it explicitly.
+  form.addEventListener(
+    "click",
+    function (event) {
+      var button = event.target instanceof Element ? event.target.closest("button") : null;
+      if (button) {
+        remember(button);
+      }
+    },
+    true
+  );
+
+  function restore() {
+    if (!remembered || Date.now() - rememberedAt > KEEP_MS) {
+      remembered = null;
+      return;
+    }
+    var active = document.activeElement;
+    var current = find(remembered);
+    if (!current || current === active) {
+      return;
+    }
+    // Only take focus back when it was lost (the old element left the document).
+    if (!active || active === document.body || !document.contains(active) || !form.contains(active)) {
+      current.focus({ preventScroll: true });
+    }
+  }
+
+  var observer = new MutationObserver(function () {
+    // Focus moves to <body> when the focused element is removed; put it back.
+    window.requestAnimationFrame(restore);
+  });
+  observer.observe(form, { childList: true, subtree: true });
+})();

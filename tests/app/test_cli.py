@@ -1,0 +1,147 @@
+"""The console script `lpa2-explorer`, run for real in a subprocess."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from app.linkstore import SQLiteLinkStore
+from model.configs import CONFIG_PRESETS
+
+ROOT = Path(__file__).resolve().parents[2]
+SCRIPT = Path(sys.executable).parent / "lpa2-explorer"
+QUERY = "v=1&preset=4k-52-lpa2"
+
+
+@pytest.fixture(autouse=True)
+def data_dir(tmp_path, monkeypatch) -> Path:
+    monkeypatch.setenv("LPA2_DATA_DIR", str(tmp_path))
+    monkeypatch.delenv("LPA2_PUBLIC_URL", raising=False)
+    return tmp_path
+
+
+def cli(*args: str, data_dir: Path) -> subprocess.CompletedProcess:
+    if not SCRIPT.exists():
+        pytest.fail(f"{SCRIPT} is missing: run make setup-test (pip install -e .)")
+    env = {k: v for k, v in os.environ.items() if k != "LPA2_PUBLIC_URL"}
+    env["LPA2_DATA_DIR"] = str(data_dir)
+    # the source tree first, so a venv installed before a package existed still finds it
+    env["PYTHONPATH"] = str(ROOT)
+    return subprocess.run(
+        [str(SCRIPT), *args], capture_output=True, text=True, env=env, cwd=ROOT, timeout=60
+    )
+
+
+@pytest.mark.parametrize("slug", ["4k-52-lpa2", "s1-48-over-s2-52", "fault-address-size-desc98"])
+def test_cli_reproduces_the_txt_of_a_link(client, data_dir, slug):
+    query = "v=1" if slug == "4k-48" else f"v=1&preset={slug}"
+    expected = client.get(f"/walk.txt?{query}")
+    assert expected.status_code == 200
+    run = cli("walk", f"http://testserver/?{query}", data_dir=data_dir)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout == expected.text
+
+
+def test_cli_json_equals_the_json_twin(client, data_dir):
+    expected = client.get(f"/walk.json?{QUERY}").json()
+    run = cli("walk", "--json", f"http://testserver/?{QUERY}", data_dir=data_dir)
+    assert run.returncode == 0, run.stderr
+    assert json.loads(run.stdout) == expected
+
+
+def test_query_string_and_flags(data_dir):
+    by_query = cli("walk", "?v=1&preset=4k-52-lpa2&access=el0w", data_dir=data_dir)
+    by_flags = cli("walk", "--preset", "4k-52-lpa2", "--access", "el0w", data_dir=data_dir)
+    assert by_query.returncode == by_flags.returncode == 0
+    assert by_query.stdout == by_flags.stdout
+    assert by_flags.stdout.splitlines()[-1] == (
+        "Link: http://127.0.0.1:8000/?v=1&preset=4k-52-lpa2&access=el0w"
+    )
+
+
+def test_every_register_and_mem_and_choice_flag(data_dir):
+    run = cli(
+        "walk",
+        "--preset", "4k-48",
+        "--va", "0x0000_1234_5678_9abc",
+        "--tcr-el1", "0x5b5103510",
+        "--vtcr-el2", "0x1",
+        "--hcr-el2", "0x80000001",
+        "--mem", "0x41234120=0",
+        "--mem", "0x2000:0x3",
+        "--choice", "ds_validity=feat_lpa2",
+        "--public-url", "https://lpa2.example.org",
+        data_dir=data_dir,
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    assert "FAULT: translation fault at level 0, stage 2" in run.stdout
+    assert run.stdout.splitlines()[-1] == (
+        "Link: https://lpa2.example.org/?v=1&vtcr_el2=0x1&hcr_el2=0x80000001"
+        "&mem=0x2000:0x3&mem=0x41234120:0x0&c.ds_validity=feat_lpa2"
+    )
+
+
+def test_short_link_needs_the_database(data_dir, tmp_path):
+    link_id = SQLiteLinkStore(data_dir / "links.sqlite3").put(QUERY)
+    for given in (f"https://lpa2.example.org/s/{link_id}", link_id, f"/s/{link_id}"):
+        run = cli("walk", given, "--data-dir", str(data_dir), data_dir=data_dir)
+        assert run.returncode == 0, run.stderr
+        assert "Output PA 0x000f123456789abc" in run.stdout
+    run = cli("walk", f"https://lpa2.example.org/s/{link_id}", data_dir=data_dir)
+    assert run.stdout.splitlines()[-1] == f"Link: https://lpa2.example.org/s/{link_id}"
+    empty = tmp_path / "elsewhere"
+    missing = cli("walk", link_id, "--data-dir", str(empty), data_dir=data_dir)
+    assert missing.returncode == 3
+    assert missing.stderr.startswith(f"lpa2-explorer: unknown short link '{link_id}'")
+    assert not empty.exists()
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (["walk", "v=1&tcr_el1=0x"], "tcr_el1=0x"),
+        (["walk", "v=9"], "unknown link version"),
+        (["walk", "--tcr-el1", "0xzz"], "TCR_EL1: '0xzz' is not a number"),
+        (["walk", "--mem", "0x1000"], "expected ADDR=VALUE"),
+        (["walk", "--mem", "0x1001=1"], "not 8-byte aligned"),
+        (["walk", "--choice", "colour=red"], "unknown choice"),
+        (["walk", "--access", "el7r"], "bad access"),
+        (["walk", "--preset", "nope"], "invalid choice"),
+        (["walk", "https://lpa2.example.org/"], "has no query string"),
+        (["fly"], "invalid choice"),
+        ([], "required"),
+    ],
+)
+def test_bad_input_is_one_line_and_nonzero(data_dir, args, words):
+    run = cli(*args, data_dir=data_dir)
+    assert run.returncode == 2
+    assert run.stdout == ""
+    assert "Traceback" not in run.stderr
+    assert len(run.stderr.strip().splitlines()) == 1
+    assert words in run.stderr
+
+
+def test_presets(data_dir):
+    run = cli("presets", data_dir=data_dir)
+    assert run.returncode == 0
+    listed = [line.split()[0] for line in run.stdout.splitlines()]
+    assert listed == list(CONFIG_PRESETS)
+
+
+def test_help_works(data_dir):
+    run = cli("walk", "--help", data_dir=data_dir)
+    assert run.returncode == 0
+    assert "--tcr-el1" in run.stdout and "--data-dir" in run.stdout
+
+
+def test_in_process_main_matches(capsys, data_dir):
+    from app.cli import main
+
+    assert main(["walk", QUERY]) == 0
+    out = capsys.readouterr().out
+    assert out.endswith(f"Link: http://127.0.0.1:8000/?{QUERY}\n")

@@ -1,0 +1,159 @@
+"""Onboarding pages over HTTP: status codes, links, the decoder's error handling and that every
+anchor the pages use exists."""
+
+import re
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+
+from app.state import decode, encode
+from model import glossary, tour
+from model.compare import flip_ds
+from model.configs import CONFIG_PRESETS
+
+PAGES = ["/tour", "/compare", "/geometry", "/decode", "/matrix", "/glossary"]
+
+
+@pytest.mark.parametrize("url", PAGES)
+def test_pages_load(client, url):
+    r = client.get(url)
+    assert r.status_code == 200
+    assert "onboarding.css" in r.text
+    assert "<script>" not in r.text and " style=" not in r.text and " onclick=" not in r.text
+
+
+def test_every_tour_step_loads_with_links(client):
+    for n, step in enumerate(tour.steps(), 1):
+        r = client.get(f"/tour/{n}")
+        assert r.status_code == 200, n
+        assert f'href="/?{encode(step.config)}"'.replace("&", "&amp;") in r.text
+        if n > 1:
+            assert f'href="/tour/{n - 1}"' in r.text
+        if n < len(tour.steps()):
+            assert f'href="/tour/{n + 1}"' in r.text
+        assert "In Linux terms" in r.text
+    assert client.get("/tour/0").status_code == 404
+    assert client.get(f"/tour/{len(tour.steps()) + 1}").status_code == 404
+
+
+def test_tour_explorer_links_decode_to_the_step(client):
+    for step in tour.steps():
+        decoded = decode(encode(step.config))
+        assert decoded.ok, decoded.problems
+        assert dict(decoded.config.registers) == dict(step.config.registers)
+        assert dict(decoded.config.memory) == dict(step.config.memory)
+        assert decoded.config.address == step.config.address
+
+
+def test_tour_highlights_the_changed_bits(client):
+    r = client.get("/tour/2")
+    assert "TCR_EL1" in r.text and ">DS<" in r.text and "[59]" in r.text
+
+
+def test_compare_with_query(client):
+    a = CONFIG_PRESETS["4k-48"]
+    r = client.get("/compare", params={"a": encode(a), "b": encode(flip_ds(a))})
+    assert r.status_code == 200
+    assert "OA_51_50" in r.text and "SH" in r.text
+    # exactly the two changed bit ranges are highlighted at each of the four levels
+    assert r.text.count('<li class="onb-diff"><code>[9:8]</code>') == 4
+    assert r.text.count('<li class="onb-diff"><code>[49:48]</code>') == 4
+    assert r.text.count('<li class="onb-diff">') == 8
+    assert r.text.count("<code>[9:8]</code>: SH → <b>OA_51_50</b>") == 1
+    assert '<td class="onb-diff">' not in r.text  # no index moved, no type changed
+
+
+def test_compare_buttons_point_to_variants(client):
+    a = CONFIG_PRESETS["4k-52-lpa2"]
+    r = client.get("/compare", params={"a": encode(a)})
+    links = re.findall(r'href="(/compare\?[^"]+)"', r.text)
+    assert len(links) == 3
+    for link in links:
+        q = parse_qs(urlsplit(link.replace("&amp;", "&")).query)
+        assert decode(q["a"][0]).ok and decode(q["b"][0]).ok
+        assert client.get(link.replace("&amp;", "&")).status_code == 200
+
+
+def test_compare_reports_bad_links(client):
+    r = client.get("/compare", params={"a": "v=1&tcr_el1=zz"})
+    assert r.status_code == 200 and "a: tcr_el1=zz" in r.text
+
+
+def test_geometry_links_decode(client):
+    r = client.get("/geometry")
+    links = re.findall(r'class="geo-link" href="([^"]+)"', r.text)
+    assert len(links) > 60
+    for link in links:
+        assert link.startswith("/?")
+        assert decode(link[2:].replace("&amp;", "&")).ok, link
+
+
+def test_decoder_tolerant_input_and_permalink(client):
+    r = client.get("/decode", params={"reg": "TCR_EL1", "value": "0x0800_0000 0000_0010"})
+    assert r.status_code == 200
+    assert 'id="permalink" href="/decode?reg=TCR_EL1&amp;value=0x800000000000010"' in r.text
+    r = client.get("/decode", params={"reg": "TCR_EL1", "value": "16"})
+    assert r.status_code == 200 and "T0SZ" in r.text
+
+
+def test_decoder_errors_are_422_and_keep_input(client):
+    r = client.get("/decode", params={"reg": "VTCR_EL2", "value": "0xZZ12"})
+    assert r.status_code == 422
+    assert 'value="0xZZ12"' in r.text and 'role="alert"' in r.text
+    r = client.get("/decode", params={"reg": "S1_DESC", "value": "3", "level": "-1"})
+    assert r.status_code == 422 and "level -1" in r.text
+    r = client.get("/decode", params={"reg": "NOPE", "value": "3"})
+    assert r.status_code == 422
+
+
+@pytest.mark.parametrize(
+    "params,expect",
+    [
+        ({"reg": "ESR_ELx", "value": "0x9600002b"}, "level -1"),
+        ({"reg": "PAR_EL1", "value": "0x857"}, "PAR_EL1_FAULT"),
+        ({"reg": "S1_DESC", "value": "0x701", "variant": "DS1", "level": "0"}, "block"),
+        ({"reg": "TTBR", "value": "0x41234020", "fmt": "52"}, "BADDR_51_48"),
+        ({"reg": "TCR_EL2", "value": "0x100000000"}, "DS"),
+        ({"reg": "TCR_EL2_E2H", "value": "0x0800000000000000"}, "DS"),
+    ],
+)
+def test_decoder_registers(client, params, expect):
+    r = client.get("/decode", params=params)
+    assert r.status_code == 200 and expect in r.text
+
+
+def test_matrix_links_and_reasons(client):
+    r = client.get("/matrix")
+    assert "not possible" in r.text and "FEAT_LPA2" in r.text
+    assert client.get("/matrix?valid=1").text.count("not possible") == 0
+
+
+def test_every_anchor_used_by_the_pages_exists(client):
+    glossary_html = client.get("/glossary").text
+    ids = set(re.findall(r'id="([^"]+)"', glossary_html))
+    for t in glossary.TERMS:
+        assert t.anchor in ids
+    urls = PAGES + [f"/tour/{n}" for n in range(1, len(tour.steps()) + 1)]
+    urls.append("/decode?reg=S1_DESC&value=0x0042DCBA98765F47&variant=DS1&level=3")
+    for url in urls:
+        html = client.get(url).text
+        for anchor in re.findall(r'href="/glossary#([^"]+)"', html):
+            assert anchor in ids, (url, anchor)
+        page_ids = set(re.findall(r'id="([^"]+)"', html))
+        for anchor in re.findall(r'href="#([^"]+)"', html):
+            assert anchor in page_ids or anchor == "walk", (url, anchor)
+
+
+def test_glossify_links_and_escapes():
+    from app.routes.onboarding import glossary_link, glossify
+
+    html = str(glossify("<b> DS=1 puts OA[51:50] in bits [9:8]"))
+    assert html.startswith("&lt;b&gt;")
+    assert 'href="/glossary#term-ds"' in html and 'href="/glossary#term-oa"' in html
+    assert glossary_link("DS") == "/glossary#term-ds"
+
+
+def test_explorer_shows_linux_names(client):
+    r = client.get("/?" + encode(CONFIG_PRESETS["4k-52-lpa2"]))
+    assert r.status_code == 200
+    assert "In Linux terms" in r.text and "p4d" in r.text

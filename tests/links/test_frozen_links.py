@@ -1,0 +1,95 @@
+"""Frozen links (see README.md): every link ever printed keeps showing the same walk.
+
+Never edit a fixture; the manifest check below fails if one is edited, removed or unlisted.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import pytest
+
+from app.state import LINK_VERSION, MIGRATIONS, decode, encode
+from model.configs import run
+from model.text import render_text
+from tests.links.freeze import descriptor_addresses
+
+HERE = Path(__file__).resolve().parent
+FIXTURES = sorted((HERE / "fixtures").glob("*.json"))
+MANIFEST = HERE / "frozen.sha256"
+
+
+def _manifest() -> dict[str, str]:
+    entries = {}
+    for line in MANIFEST.read_text().splitlines():
+        digest, name = line.split()
+        entries[name] = digest
+    return entries
+
+
+def test_fixtures_are_frozen():
+    """A fixture may be added (with its hash) but never edited, renamed or removed."""
+    listed = _manifest()
+    present = {f"fixtures/{p.name}": p for p in FIXTURES}
+    assert sorted(listed) == sorted(present), "fixtures and frozen.sha256 disagree (README.md)"
+    for name, path in present.items():
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        assert digest == listed[name], f"{name} was edited; fixtures are never edited"
+
+
+def test_there_are_fixtures_for_every_version():
+    versions = {int(json.loads(p.read_text())["query"].split("&")[0][2:]) for p in FIXTURES}
+    assert versions == set(range(1, LINK_VERSION + 1))
+    assert set(MIGRATIONS) == set(range(1, LINK_VERSION))
+
+
+@pytest.fixture(params=FIXTURES, ids=lambda p: p.stem)
+def fixture(request) -> dict:
+    return json.loads(request.param.read_text())
+
+
+def test_link_reproduces_its_walk(fixture):
+    decoded = decode(fixture["query"])
+    assert decoded.ok, decoded.problems
+    result = run(decoded.config)
+    expect = fixture["expect"]
+    out = None if result.output_address is None else f"{result.output_address:#x}"
+    assert out == expect["output_address"]
+    if expect["fault"] is None:
+        assert result.fault is None
+    else:
+        fault = result.fault
+        assert fault is not None
+        assert {
+            "kind": fault.kind.value,
+            "level": fault.level,
+            "stage": fault.stage,
+            "fsc": f"{fault.fsc:#04x}",
+        } == expect["fault"]
+    assert descriptor_addresses(result) == expect["descriptor_addresses"]
+    assert render_text(decoded.config, result=result, link=fixture["link"]) == expect["txt"]
+
+
+def test_link_is_still_canonical_in_its_own_version(fixture):
+    version = int(fixture["query"].split("&")[0][2:])
+    if version == LINK_VERSION:
+        assert encode(decode(fixture["query"]).config) == fixture["query"]
+
+
+def test_txt_route_serves_the_frozen_text(fixture, client, monkeypatch, tmp_path):
+    monkeypatch.setenv("LPA2_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("LPA2_PUBLIC_URL", fixture["link"].split("/?")[0])
+    response = client.get("/walk.txt?" + fixture["query"])
+    assert response.status_code == 200
+    if encode(decode(fixture["query"]).config) == fixture["query"]:
+        assert response.text == fixture["expect"]["txt"]
+
+
+def test_json_route_agrees(fixture, client, monkeypatch, tmp_path):
+    monkeypatch.setenv("LPA2_DATA_DIR", str(tmp_path))
+    data = client.get("/walk.json?" + fixture["query"]).json()
+    out = data["walk"]["output_address"]
+    expected = fixture["expect"]["output_address"]
+    assert (None if out is None else f"{out:#x}") == expected
