@@ -297,6 +297,20 @@ class ParamDiff:
     a: object
     b: object
 
+    @staticmethod
+    def _text(value: object) -> str:
+        if isinstance(value, bool):
+            return "yes" if value else "no"
+        return "—" if value is None else str(value)
+
+    @property
+    def a_text(self) -> str:
+        return self._text(self.a)
+
+    @property
+    def b_text(self) -> str:
+        return self._text(self.b)
+
 
 @dataclass
 class Comparison:
