@@ -6,10 +6,15 @@
   cached for a year.
 * Requests are bounded before any route runs: query-string length, number of query
   parameters and body size. Over a limit the client gets a short plain-text 413 or 422.
+* Last resort: an exception no route handled is logged (logger ``lpa2.errors``) and the client
+  gets a short plain-text 500 with the same headers, never a traceback. The tests require that
+  no request reaches it.
 """
 
 from __future__ import annotations
 
+import logging
+import re
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
@@ -22,6 +27,18 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 MAX_QUERY_BYTES = 8192
 MAX_QUERY_PARAMS = 200
 MAX_BODY_BYTES = 65536
+TOO_LARGE = f"The request body is larger than {MAX_BODY_BYTES} bytes.\n"
+INTERNAL_ERROR = "Internal error: the server could not answer this request (it has been logged).\n"
+
+logger = logging.getLogger("lpa2.errors")
+# Bytes a URL may not carry raw (RFC 3986: printable ASCII only). A client that sends them
+# gets them read as if percent-encoded, so every route sees a query string that decodes.
+_NOT_URL_BYTES = re.compile(rb"[^\x21-\x7e]")
+
+
+def _percent_encode(match: re.Match[bytes]) -> bytes:
+    return b"%%%02X" % match.group()[0]
+
 
 CONTENT_SECURITY_POLICY = "; ".join(
     [
@@ -76,11 +93,11 @@ class HardeningMiddleware:
         if query.count(b"&") + 1 > MAX_QUERY_PARAMS:
             await _reject(send, 422, f"More than {MAX_QUERY_PARAMS} query parameters.\n")
             return
+        if _NOT_URL_BYTES.search(query):
+            scope = dict(scope, query_string=_NOT_URL_BYTES.sub(_percent_encode, query))
         for name, value in scope.get("headers", ()):
             if name == b"content-length" and (not value.isdigit() or int(value) > MAX_BODY_BYTES):
-                await _reject(
-                    send, 413, f"The request body is larger than {MAX_BODY_BYTES} bytes.\n"
-                )
+                await _reject(send, 413, TOO_LARGE)
                 return
 
         path: str = scope.get("path", "")
@@ -88,6 +105,7 @@ class HardeningMiddleware:
             b"v=" in query or path.startswith("/static/vendor/")
         )
         received = 0
+        too_large = [False]
 
         async def limited_receive() -> Message:
             nonlocal received
@@ -95,6 +113,9 @@ class HardeningMiddleware:
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > MAX_BODY_BYTES:
+                    # Routes may catch this (FastAPI turns a failed body read into its own
+                    # 400); the flag makes whatever they answer the 413 below.
+                    too_large[0] = True
                     raise BodyTooLarge
             return message
 
@@ -102,6 +123,11 @@ class HardeningMiddleware:
 
         async def send_with_headers(message: Message) -> None:
             nonlocal response_started
+            if too_large[0]:
+                if message["type"] == "http.response.start" and not response_started:
+                    response_started = True
+                    await _reject(send, 413, TOO_LARGE)
+                return
             if message["type"] == "http.response.start":
                 response_started = True
                 headers = [
@@ -119,9 +145,15 @@ class HardeningMiddleware:
             await self.app(scope, limited_receive, send_with_headers)
         except BodyTooLarge:
             if not response_started:
-                await _reject(
-                    send, 413, f"The request body is larger than {MAX_BODY_BYTES} bytes.\n"
-                )
+                await _reject(send, 413, TOO_LARGE)
+        except Exception:
+            if too_large[0] and not response_started:
+                await _reject(send, 413, TOO_LARGE)
+                return
+            logger.exception("unhandled error in %s %s", scope.get("method"), path)
+            if response_started:
+                raise  # the server drops the connection: the client sees a cut answer
+            await _reject(send, 500, INTERNAL_ERROR)
 
 
 class BodyTooLarge(Exception):

@@ -20,7 +20,7 @@ from model.configs import Configuration, run
 from model.linux import linux_view
 from model.walker import WalkResult
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(tags=["onboarding"])
 
 
 # -- Jinja helpers the explorer may use too ---------------------------------------------------

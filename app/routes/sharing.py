@@ -11,8 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from fastapi import APIRouter, Form, Request
-from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, RedirectResponse
+from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse
 
+from app.errors import SafeJSONResponse
 from app.linkstore import ID_RE, default_store, existing_id
 from app.settings import public_base
 from app.state import (
@@ -146,11 +147,11 @@ def walk_txt(request: Request) -> PlainTextResponse:
     summary="The walk of a link, as JSON",
     responses={400: {"description": "Parts of the link were dropped (see problems)"}},
 )
-def walk_json(request: Request) -> JSONResponse:
+def walk_json(request: Request) -> SafeJSONResponse:
     """The model's full walk result (``walk``) for the state in the query string, with the
     canonical query, links and configuration."""
     shared = shared_walk(request)
-    return JSONResponse(shared.to_dict(), status_code=400 if shared.problems else 200)
+    return SafeJSONResponse(shared.to_dict(), status_code=400 if shared.problems else 200)
 
 
 _PAGE = templates.env.from_string(
@@ -233,7 +234,7 @@ def open_short_link(request: Request, link_id: str):
     return RedirectResponse(explorer_url(base_url(request), query), status_code=303)
 
 
-@router.get("/s/{link_id}/info", include_in_schema=False)
+@router.get("/s/{link_id}/info", tags=["sharing"])
 def short_link_info(request: Request, link_id: str):
     """The page a no-JS "Short link" form post lands on: both links, the twins, copy buttons."""
     query = default_store().get(link_id) if ID_RE.fullmatch(link_id) else None
