@@ -25,10 +25,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 
-from app.state import CHOICE_PARAMS, MASK64, REGISTER_PARAMS, Problem, decode, parse_number
+from app.cache import decode_cached, run_cached
+from app.state import CHOICE_PARAMS, MASK64, REGISTER_PARAMS, Problem, parse_number
 from model import CPU_PRESETS, Regime
-from model.configs import CONFIG_PRESETS, Configuration, run
-from model.edits import apply_action, find_read, register_layout, sync_regime
+from model.configs import CONFIG_PRESETS, Configuration
+from model.edits import ReadRef, all_reads, apply_action, register_layout, sync_regime
+from model.fields import Layout
 from model.walker import WalkResult
 
 ACCESS_VALUES = tuple(f"el{el}{kind}" for el in (0, 1, 2) for kind in "rwx")
@@ -73,9 +75,9 @@ def apply_form(pairs: Iterable[tuple[str, str]]) -> EditOutcome:
         else:
             form[key] = value
 
-    decoded = decode(form.get("from", ""))
+    decoded = decode_cached(form.get("from", ""))
     before = decoded.config
-    before_result = run(before)
+    before_result = run_cached(before)
     out = EditOutcome(before, before_result, before, link_problems=decoded.problems)
 
     slug = form.get("load")
@@ -149,6 +151,8 @@ def apply_form(pairs: Iterable[tuple[str, str]]) -> EditOutcome:
         if value != old:
             registers[register] = value
 
+    reads = _reads_by_address(before_result)
+
     # 4. whole descriptors in hex
     memory: dict[int, int] = {}
     for key, text in form.items():
@@ -158,7 +162,7 @@ def apply_form(pairs: Iterable[tuple[str, str]]) -> EditOutcome:
             address = _number(key[2:])
         except ValueError:
             continue
-        ref = find_read(before_result, address)
+        ref = reads.get(address)
         if ref is None:
             continue
         old = ref.read.raw or 0
@@ -173,6 +177,7 @@ def apply_form(pairs: Iterable[tuple[str, str]]) -> EditOutcome:
             memory[address] = value
 
     # 5. field edits (compared with the fields of the state the page showed)
+    layouts: dict[str, Layout] = {}
     for key, text in form.items():
         if not key.startswith("f."):
             continue
@@ -181,7 +186,11 @@ def apply_form(pairs: Iterable[tuple[str, str]]) -> EditOutcome:
         register = REGISTER_PARAMS.get(param)
         if register is None:
             continue
-        layout = register_layout(register, before.regime, before_result.params)
+        layout = layouts.get(register)
+        if layout is None:
+            layout = layouts[register] = register_layout(
+                register, before.regime, before_result.params
+            )
         if field_name not in layout:
             continue
         spec = layout.field(field_name)
@@ -238,7 +247,7 @@ def apply_form(pairs: Iterable[tuple[str, str]]) -> EditOutcome:
             except ValueError as error:
                 note("flip", str(error))
                 continue
-            ref = find_read(before_result, pa)
+            ref = reads.get(pa)
             if ref is None:
                 note("flip", f"the walk reads no descriptor at {pa:#x}")
                 continue
@@ -267,6 +276,15 @@ def apply_form(pairs: Iterable[tuple[str, str]]) -> EditOutcome:
     if errors:
         return out
     out.config = config
+    return out
+
+
+def _reads_by_address(result: WalkResult) -> dict[int, ReadRef]:
+    """``find_read`` for every address at once: the last read of each descriptor address."""
+    out: dict[int, ReadRef] = {}
+    for ref in all_reads(result):
+        if ref.read.desc_address is not None and ref.read.raw is not None:
+            out[ref.read.desc_address] = ref
     return out
 
 

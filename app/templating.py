@@ -11,3 +11,5 @@ templates.env.globals.update(
     htmx_src=htmx_path,
     app_version=__version__,
 )
+# Templates are read once: a running server never re-checks their files (restart to reload).
+templates.env.auto_reload = False

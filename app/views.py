@@ -4,8 +4,12 @@ the templates. Presentation only; every architectural answer comes from ``model`
 from __future__ import annotations
 
 from dataclasses import fields as dc_fields
+from functools import cache
 from typing import get_args, get_type_hints
 
+from markupsafe import Markup, escape
+
+from app.cache import LRU
 from app.state import encode
 from model import CHOICE_HELP, CPU_PRESETS, Choices, Regime
 from model.configs import CONFIG_PRESETS, Configuration
@@ -19,6 +23,7 @@ from model.edits import (
     register_layout,
 )
 from model.fields import Layout
+from model.linux import linux_view
 from model.walker import StageWalk, WalkResult
 
 MASK64 = (1 << 64) - 1
@@ -60,7 +65,8 @@ def slug_id(text: str) -> str:
 def bit_groups(
     layout: Layout, value: int, flip: str, id_prefix: str, compact: bool = False
 ) -> list[dict]:
-    """The field groups of a 64-bit grid, high bit first; gaps become unnamed groups."""
+    """The field groups of a 64-bit grid, high bit first; gaps become unnamed groups.
+    ``id_prefix`` names the help entries (``<id_prefix>-h-<field>``) the groups point to."""
     groups: list[dict] = []
 
     def bits(hi: int, lo: int) -> list[tuple[int, int]]:
@@ -106,7 +112,68 @@ def _gap(hi: int, lo: int, bits) -> dict:
     }
 
 
+def render_bitgrid(groups: list[dict], label: str, cls: str = "") -> Markup:
+    """The HTML of a bit grid: one ``<button aria-pressed>`` per bit, grouped and labelled by
+    field (what the ``bitgrid`` macro in partials/macros.html writes, built in Python because
+    a click re-renders several 64-bit grids)."""
+    out = [f'<div class="bitgrid {escape(cls)}" role="group" aria-label="{escape(label)}">']
+    for g in groups:
+        n = len(g["bits"])
+        classes = f"fg k-{g['kind']}"
+        if g["address"]:
+            classes += " addr"
+        if n == 1:
+            classes += " w1"
+        elif n > 16:
+            classes += " wide"
+        name = g["name"]
+        aria = f"{name or 'not described'} {g['range']}"
+        if name:
+            aria += f" = {g['value_text']}"
+        described = f' aria-describedby="{g["help_id"]}"' if g["help_id"] else ""
+        flip = escape(g["flip"])
+        buttons = "".join(
+            f'<button type="submit" class="bit" name="flip" value="{flip}:{b}" '
+            f'aria-pressed="{"true" if on else "false"}" aria-label="bit {b}">{on}</button>'
+            for b, on in g["bits"]
+        )
+        out.append(
+            f'<div class="{classes}" role="group" aria-label="{escape(aria)}"{described}>'
+            f'<span class="fl" aria-hidden="true"><span class="fn">{escape(name or "·")}</span>'
+            f' <span class="fr">{g["range"]}</span></span>'
+            f'<span class="bits">{buttons}</span></div>'
+        )
+    out.append("</div>")
+    return Markup("".join(out))
+
+
+_GRIDS: LRU[tuple, Markup] = LRU(4096)
+
+
+def bit_grid(
+    layout: Layout,
+    value: int,
+    flip: str,
+    id_prefix: str,
+    label: str,
+    cls: str = "",
+    compact: bool = False,
+) -> Markup:
+    """``render_bitgrid(bit_groups(...))``, remembered: a click changes one or two grids."""
+    key = (layout.name, value, flip, id_prefix, label, cls, compact)
+    return _GRIDS.get_or_make(
+        key, lambda: render_bitgrid(bit_groups(layout, value, flip, id_prefix, compact), label, cls)
+    )
+
+
+_HELP: LRU[tuple, list] = LRU(256)
+
+
 def field_help(layout: Layout, id_prefix: str) -> list[dict]:
+    return _HELP.get_or_make((layout.name, id_prefix), lambda: _field_help(layout, id_prefix))
+
+
+def _field_help(layout: Layout, id_prefix: str) -> list[dict]:
     return [
         {
             "id": f"{id_prefix}-h-{slug_id(spec.name)}",
@@ -121,7 +188,27 @@ def field_help(layout: Layout, id_prefix: str) -> list[dict]:
     ]
 
 
+def layout_help(layout: Layout) -> dict:
+    """One descriptor format's field reference (shown once per page, not once per card)."""
+    return {
+        "id": f"help-{slug_id(layout.name)}",
+        "name": layout.name,
+        "title": layout.title,
+        "fields": field_help(layout, help_prefix(layout)),
+    }
+
+
+def help_prefix(layout: Layout) -> str:
+    return f"lh-{slug_id(layout.name)}"
+
+
 # -- registers --------------------------------------------------------------------------------
+
+
+# Registers shown open: the translation controls. The others (TTBR, MAIR, SCTLR, HCR) show
+# their value and key fields and open on demand, or when they differ from the preset.
+OPEN_REGISTERS = {"TCR_EL1", "TCR_EL2", "VTCR_EL2"}
+_REGISTERS: LRU[tuple, dict] = LRU(512)
 
 
 def register_view(
@@ -130,6 +217,20 @@ def register_view(
     param = name.lower()
     value = int(config.registers.get(name, 0)) & MASK64
     layout = register_layout(name, config.regime, result.params)
+    mine = [k for k in (*errors, *typed) if k == f"r.{param}" or k.startswith(f"f.{param}.")]
+    if mine:
+        core = _register_core(name, layout, value, errors, typed)
+    else:
+        core = _REGISTERS.get_or_make(
+            (name, layout.name, value), lambda: _register_core(name, layout, value, {}, {})
+        )
+    preset = CONFIG_PRESETS.get(config.slug)
+    edited = preset is not None and value != int(preset.registers.get(name, 0)) & MASK64
+    return {**core, "open": name in OPEN_REGISTERS or edited or bool(mine), "edited": edited}
+
+
+def _register_core(name: str, layout: Layout, value: int, errors: dict, typed: dict) -> dict:
+    param = name.lower()
     compact = name in COMPACT_REGISTERS
     inputs = []
     for spec in layout.fields:
@@ -176,15 +277,38 @@ def register_view(
         "hex_text": typed.get(key, hexv(value)),
         "error": errors.get(key, ""),
         "compact": compact,
-        "groups": bit_groups(layout, value, f"r.{param}", f"reg-{param}", compact),
+        "key_fields": key_fields(layout, value),
+        "grid": bit_grid(
+            layout,
+            value,
+            f"r.{param}",
+            f"reg-{param}",
+            f"{name} bits",
+            "compact" if compact else "",
+            compact,
+        ),
         "inputs": inputs,
         "field_help": field_help(layout, f"reg-{param}"),
     }
 
 
-def register_signature(name: str, config: Configuration, result: WalkResult) -> tuple:
-    layout = register_layout(name, config.regime, result.params)
-    return (layout.name, int(config.registers.get(name, 0)) & MASK64)
+def key_fields(layout: Layout, value: int, limit: int = 5) -> list[str]:
+    """A collapsed register's one-line summary: its named fields that are not zero."""
+    out = []
+    for spec in layout.fields:
+        if spec.kind in ("res0", "res1"):
+            continue
+        v = spec.extract(value)
+        if v:
+            shown = (
+                hexv(v << spec.lo)
+                if spec.kind == "address"
+                else (str(v) if spec.width == 1 or v < 10 else hexv(v))
+            )
+            out.append(f"{spec.name}={shown}")
+        if len(out) == limit:
+            break
+    return out
 
 
 # -- setup, presets, choices ------------------------------------------------------------------
@@ -208,30 +332,38 @@ def setup_view(config: Configuration, errors: dict, typed: dict) -> dict:
 
 
 def presets_view(config: Configuration) -> list[dict]:
+    return _presets_view(config.slug)
+
+
+@cache
+def _presets_view(slug: str) -> list[dict]:
     return [
-        {"slug": p.slug, "title": p.title, "summary": p.summary, "current": p.slug == config.slug}
+        {"slug": p.slug, "title": p.title, "summary": p.summary, "current": p.slug == slug}
         for p in CONFIG_PRESETS.values()
     ]
 
 
-def choices_view(config: Configuration, result: WalkResult, errors: dict) -> list[dict]:
+@cache
+def _choice_specs() -> tuple[tuple[str, tuple[str, ...]], ...]:
     hints = get_type_hints(Choices)
+    return tuple((spec.name, get_args(hints[spec.name])) for spec in dc_fields(Choices))
+
+
+def choices_view(config: Configuration, result: WalkResult, errors: dict) -> list[dict]:
     out = []
-    for spec in dc_fields(Choices):
-        value = getattr(config.choices, spec.name)
-        help_ = CHOICE_HELP.get(spec.name, {})
+    for name, options in _choice_specs():
+        value = getattr(config.choices, name)
+        help_ = CHOICE_HELP.get(name, {})
         out.append(
             {
-                "name": f"c.{spec.name}",
-                "id": f"c-{spec.name}",
-                "title": CHOICE_TITLES.get(spec.name, spec.name.replace("_", " ")),
-                "options": [
-                    (o, o.replace("_", " "), help_.get(o, "")) for o in get_args(hints[spec.name])
-                ],
+                "name": f"c.{name}",
+                "id": f"c-{name}",
+                "title": CHOICE_TITLES.get(name, name.replace("_", " ")),
+                "options": [(o, o.replace("_", " "), help_.get(o, "")) for o in options],
                 "value": value,
                 "help": help_.get(value, ""),
-                "used": spec.name in result.choices_used,
-                "error": errors.get(f"c.{spec.name}", ""),
+                "used": name in result.choices_used,
+                "error": errors.get(f"c.{name}", ""),
             }
         )
     return out
@@ -274,11 +406,34 @@ def address_view(config: Configuration, result: WalkResult) -> dict | None:
         "name": name,
         "value": hexv(address),
         "segments": segments,
+        "strip": render_strip(name, segments),
         "granule": params.granule_kb,
         "iasize": params.iasize,
         "start_level": params.start_level,
         "params": params_rows(params),
     }
+
+
+def render_strip(name: str, segments: list[dict]) -> Markup:
+    """The input-address strip: one group per role, one ``<button aria-pressed>`` per bit."""
+    out = [f'<div class="strip" role="group" aria-label="{name} bits by role">']
+    for s in segments:
+        label = escape(s["label"])
+        note = f" · {escape(s['note'])}" if s["note"] else ""
+        head = f"{name}{s['range']} = {s['value']}"
+        buttons = "".join(
+            f'<button type="submit" class="bit" name="flip" value="va:{b}" '
+            f'aria-pressed="{"true" if on else "false"}" aria-label="bit {b}" '
+            f'title="{name} bit {b}">{on}</button>'
+            for b, on in s["bits"]
+        )
+        out.append(
+            f'<div class="seg r-{escape(s["role"])}" role="group" aria-label="{label} {head}">'
+            f'<span class="sl" aria-hidden="true"><b>{label}</b> {head}{note}</span>'
+            f'<span class="bits">{buttons}</span></div>'
+        )
+    out.append("</div>")
+    return Markup("".join(out))
 
 
 def params_rows(p) -> list[tuple[str, str]]:
@@ -307,8 +462,6 @@ def card_view(
     addr = read.desc_address
     key = f"m.{hexv(addr)}" if addr is not None else ""
     layout = display_layout(read, params) if raw is not None else None
-    prefix = f"d-{read.stage}-{hexv(addr)}"
-    attributes = [(k, str(v)) for k, v in read.attributes.items()]
     nested = None
     if read.s2 is not None:
         nested = s2_rows(read.s2)
@@ -331,7 +484,6 @@ def card_view(
         "kind": read.kind,
         "synthetic": read.synthetic,
         "changed": changed,
-        "preset_value": addr in CONFIG_PRESETS.get(config.slug, config).memory if addr else False,
         "table_base": hexv(read.table_base),
         "origin": read.table_base_origin,
         "index_range": bit_range(read.index_hi, read.index_lo),
@@ -347,19 +499,50 @@ def card_view(
         "hex_text": typed.get(key, hexv(raw)),
         "error": errors.get(key, ""),
         "layout_title": layout.title if layout else "",
-        "groups": bit_groups(layout, raw, key, prefix) if layout is not None else [],
-        "field_help": field_help(layout, prefix) if layout is not None else [],
-        "fields": [
-            {"name": n, "range": bit_range(hi, lo), "value": hexv(v), "meaning": m}
-            for n, hi, lo, v, m in read.fields
-            if not n.startswith("IGN") and not (n.startswith("RES") and v == 0)
-        ],
+        "help_ref": f"help-{slug_id(layout.name)}" if layout is not None else "",
+        "grid": bit_grid(
+            layout, raw, key, help_prefix(layout), f"Level {read.level} descriptor bits", "desc"
+        )
+        if layout is not None
+        else "",
+        "fields": _decoded_rows(layout, raw, read.fields) if layout is not None else [],
         "next_address": hexv(read.next_address) if read.next_address is not None else "",
         "output_address": hexv(read.output_address) if read.output_address is not None else "",
-        "attributes": attributes,
+        "table_attrs": table_attrs_text(read.attributes),
         "nested": nested,
         "actions": actions,
     }
+
+
+_ROWS: LRU[tuple, list] = LRU(1024)
+
+
+def _decoded_rows(layout: Layout, raw: int, rows) -> list[dict]:
+    if not rows:
+        return []
+    return _ROWS.get_or_make(
+        (layout.name, raw),
+        lambda: [
+            {"name": n, "range": bit_range(hi, lo), "value": hexv(v), "meaning": m}
+            for n, hi, lo, v, m in rows
+            if not n.startswith("IGN") and not (n.startswith("RES") and v == 0)
+        ],
+    )
+
+
+def table_attrs_text(attributes: dict) -> str:
+    """A stage-1 table descriptor's hierarchical attributes, e.g. "APTable=0b00, PXNTable=0,
+    UXNTable=0, NSTable=0 (applied: HPD=0)"."""
+    if not attributes:
+        return ""
+    parts = []
+    for name, value in attributes.items():
+        if name == "applied":
+            continue
+        parts.append(f"{name}={value:#04b}" if name == "APTable" else f"{name}={value}")
+    applied = attributes.get("applied")
+    note = " (applied: HPD=0)" if applied else " (ignored: HPD=1)"
+    return ", ".join(parts) + note
 
 
 def s2_rows(sw: StageWalk) -> dict:
@@ -440,16 +623,71 @@ def oa_view(result: WalkResult) -> dict | None:
     }
 
 
+def size_text(size: int) -> str:
+    for unit, shift in (("TB", 40), ("GB", 30), ("MB", 20), ("KB", 10)):
+        if size >= 1 << shift and not size & ((1 << shift) - 1):
+            return f"{size >> shift}{unit}"
+    return f"{size} bytes"
+
+
+def _origin_text(origin: str) -> str:
+    if origin.endswith(" (DS=1)"):
+        return f"from {origin[: -len(' (DS=1)')]} because DS=1"
+    if origin.startswith("descriptor"):
+        return f"from the leaf {origin} (DS=0)"
+    return f"from {origin}"
+
+
+def _flag(value) -> str:
+    return "1" if value else "0"
+
+
 def attrs_rows(attrs: dict) -> list[tuple[str, str]]:
-    rows = []
-    for key, value in attrs.items():
-        if isinstance(value, dict):
-            continue
-        if key == "attr":
-            value = f"{value:#04x}"
-        elif key == "block_size":
-            value = f"{value:#x}"
-        rows.append((key.replace("_", " "), str(value)))
+    """The output attributes as labelled sentences (never Python values)."""
+    rows: list[tuple[str, str]] = []
+    if "memory_type" in attrs:
+        text = attrs["memory_type"]
+        if "mair" in attrs:
+            text += f"; {attrs['mair']}.Attr{attrs['attr_index']} = {attrs['attr']:#04x}"
+            text += f" (AttrIndx={attrs['attr_index']})"
+        elif "memattr" in attrs:
+            text += f"; MemAttr={attrs['memattr']:#06b} (as a MAIR byte {attrs['attr']:#04x})"
+        elif "attr" in attrs:
+            text += f" (combined attribute {attrs['attr']:#04x})"
+        rows.append(("Memory type", text))
+    if "sh" in attrs:
+        rows.append(
+            (
+                "Shareability",
+                f"{attrs['sh_name']} ({attrs['sh']:#04b}), {_origin_text(attrs['sh_origin'])}",
+            )
+        )
+    if "leaf_level" in attrs:
+        size = attrs.get("block_size")
+        text = f"level {attrs['leaf_level']} {attrs.get('leaf_kind', 'leaf')}"
+        if size:
+            text += f" mapping {size_text(size)} ({size:#x} bytes)"
+        rows.append(("Mapping", text))
+    if "af" in attrs:
+        rows.append(("Access flag", f"AF={_flag(attrs['af'])}"))
+    if "ng" in attrs:
+        rows.append(
+            ("Global", "nG=1: not global (tagged with the ASID)" if attrs["ng"] else "nG=0: global")
+        )
+    if "contiguous" in attrs:
+        rows.append(
+            (
+                "Contiguous",
+                "Contiguous=1: part of a contiguous run" if attrs["contiguous"] else "Contiguous=0",
+            )
+        )
+    if "dbm" in attrs:
+        rows.append(("Dirty bit modifier", f"DBM={_flag(attrs['dbm'])}"))
+    if "gp" in attrs:
+        rows.append(("Guarded page", f"GP={_flag(attrs['gp'])}"))
+    for key in ("fwb", "combine_note"):
+        if key in attrs:
+            rows.append(("Not modelled" if key == "fwb" else "Combination", str(attrs[key])))
     return rows
 
 
@@ -498,22 +736,29 @@ def status_text(config: Configuration, result: WalkResult) -> str:
 def walk_view(config: Configuration, result: WalkResult, errors: dict, typed: dict) -> dict:
     input_name = "IPA" if result.regime == Regime.STAGE2.value else "VA"
     main, final = [], []
+    layouts: dict[str, Layout] = {}
     for ref in all_reads(result):
+        if ref.where != "nested-s2" and ref.read.raw is not None:
+            layout = display_layout(ref.read, ref.params)
+            layouts.setdefault(layout.name, layout)
         if ref.where == "main":
             main.append(card_view(ref, config, errors, typed, input_name))
         elif ref.where == "final-s2":
             final.append(card_view(ref, config, errors, typed, "IPA"))
     attrs = result.attrs
+    fault = fault_view_of(result.fault) if result.fault else None
+    address = address_view(config, result)
+    oa = oa_view(result)
     return {
         "ok": result.fault is None,
-        "address": address_view(config, result),
+        "address": address,
         "cards": main,
         "final_cards": final,
         "ipa": hexv(result.ipa) if result.ipa is not None else "",
         "final_fault": fault_view_of(result.s2_final.fault)
         if result.s2_final is not None and result.s2_final.fault
         else None,
-        "oa": oa_view(result),
+        "oa": oa,
         "attrs": attrs_rows(attrs),
         "attrs_stages": [
             (title, attrs_rows(attrs[key]))
@@ -521,15 +766,38 @@ def walk_view(config: Configuration, result: WalkResult, errors: dict, typed: di
             if isinstance(attrs.get(key), dict)
         ],
         "perms": perms_tables(result.perms),
-        "fault": fault_view_of(result.fault) if result.fault else None,
+        "fault": fault,
         "par": f"{result.par:#018x}",
         "esr_iss": f"{result.esr_iss:#09x}" if result.esr_iss is not None else "",
         "warnings": [{"code": w.code, "message": w.message} for w in result.warnings],
         "choices_used": [
-            (CHOICE_TITLES.get(k, k), v, CHOICE_HELP.get(k, {}).get(v, ""))
+            (CHOICE_TITLES.get(k, k), v.replace("_", " "), CHOICE_HELP.get(k, {}).get(v, ""))
             for k, v in result.choices_used.items()
         ],
         "reads": result.descriptor_reads,
+        "help": [layout_help(layout) for layout in layouts.values()],
+    }
+
+
+def summary_view(config: Configuration, result: WalkResult) -> dict:
+    """The sticky summary bar: the outcome in one line."""
+    name = "IPA" if result.regime == Regime.STAGE2.value else "VA"
+    if result.fault is not None:
+        f = result.fault
+        return {
+            "ok": False,
+            "input": f"{name} {hexv(result.input_address)}",
+            "outcome": f"{f.fsc_name}, stage {f.stage}"
+            if "level" in f.fsc_name
+            else f"{f.fsc_name}, level {f.level}, stage {f.stage}",
+            "code": f"FSC {f.fsc:#04x}",
+        }
+    via = f" → IPA {hexv(result.ipa)}" if result.ipa is not None else ""
+    return {
+        "ok": True,
+        "input": f"{name} {hexv(result.input_address)}{via}",
+        "outcome": f"PA {hexv(result.output_address)}",
+        "code": f"{result.descriptor_reads} descriptor reads",
     }
 
 
@@ -559,6 +827,8 @@ def explorer_view(
         ],
         "choices": choices_view(config, result, errors),
         "walk": walk_view(config, result, errors, typed),
+        "summary": summary_view(config, result),
+        "linux": linux_view(config, result),
         "status": status_text(config, result),
         "errors": errors,
         "form_errors": [errors[k] for k in ("flip", "act", "load") if k in errors],

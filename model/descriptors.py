@@ -43,20 +43,39 @@ def decode_address(
 ) -> tuple[int, list[BitSource]]:
     """Address held by a table (``low_bits`` = granule bits) or leaf (``low_bits`` = block or
     page size bits) descriptor, and which descriptor bits supplied it."""
+    key = (layout.name, variant, low_bits, level)
+    plan = _PLANS.get(key)
+    if plan is None:
+        plan = _PLANS[key] = _address_plan(layout, variant, low_bits, level)
+    main, high, spans = plan
+    addr = layout.get_in_place(raw, main) & ~((1 << low_bits) - 1)
+    if high is not None:
+        name, shift = high
+        addr |= layout.get(raw, name) << shift
+    return addr, list(spans)
+
+
+# (layout name, variant, low bits, level) -> _address_plan(...); a few dozen entries at most.
+_PLANS: dict[tuple, tuple[str, tuple[str, int] | None, tuple[BitSource, ...]]] = {}
+
+
+def _address_plan(
+    layout: Layout, variant: str, low_bits: int, level: int | None = None
+) -> tuple[str, tuple[str, int] | None, tuple[BitSource, ...]]:
+    """Where the address of ``layout`` lives: the main field, the high-bits field and its
+    shift, and the bit provenance (which does not depend on the descriptor's value)."""
     main = "NLTA" if "NLTA" in layout else "OA"
     f = layout.field(main)
-    addr = layout.get_in_place(raw, main) & ~((1 << low_bits) - 1)
     spans = []
+    high = None
     if variant == "DS1":
-        hi = layout.get(raw, f"{main}_51_50")
-        addr |= hi << 50
+        high = (f"{main}_51_50", 50)
         spans.append(BitSource(51, 50, "desc", 9, 8, level))
     elif variant == "LPA":
-        hi = layout.get(raw, f"{main}_51_48")
-        addr |= hi << 48
+        high = (f"{main}_51_48", 48)
         spans.append(BitSource(51, 48, "desc", 15, 12, level))
     spans.append(BitSource(f.hi, low_bits, "desc", f.hi, low_bits, level))
-    return addr, spans
+    return main, high, tuple(spans)
 
 
 def encode_address(addr: int, layout: Layout, variant: str, low_bits: int) -> int:

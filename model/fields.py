@@ -7,6 +7,7 @@ descriptors only through ``Layout.get`` (and friends). Masks and shifts are prec
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -148,6 +149,11 @@ class Layout:
         """Decoded fields as plain tuples ``(name, hi, lo, value, meaning)``."""
         return [(f.name, f.hi, f.lo, v, m) for f, v, m in self.decode(value)]
 
+    def rows(self, value: int) -> DecodedRows:
+        """``decode_rows(value)`` computed only when first looked at (the walker records the
+        decoded fields of every descriptor it reads; most walks never display them)."""
+        return DecodedRows(self, value)
+
     def res0_violations(self, value: int) -> list[Field]:
         if not value & self.res0_mask:
             return []
@@ -173,6 +179,48 @@ class Layout:
                 for f in self.fields
             ],
         }
+
+
+class DecodedRows(Sequence):
+    """A read-only list of ``Layout.decode_rows(value)``, decoded on first use.
+
+    Compares equal to the plain list of tuples and serializes (``to_dict``) as one."""
+
+    __slots__ = ("layout", "value", "_rows")
+
+    def __init__(self, layout: Layout, value: int) -> None:
+        self.layout = layout
+        self.value = value
+        self._rows: list[tuple[str, int, int, int, str]] | None = None
+
+    def _list(self) -> list[tuple[str, int, int, int, str]]:
+        if self._rows is None:
+            self._rows = self.layout.decode_rows(self.value)
+        return self._rows
+
+    def __getitem__(self, index):  # type: ignore[override]
+        return self._list()[index]
+
+    def __len__(self) -> int:
+        return len(self.layout.fields)
+
+    def __iter__(self):
+        return iter(self._list())
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, DecodedRows):
+            return self.layout is other.layout and self.value == other.value
+        if isinstance(other, list | tuple):
+            return self._list() == list(other)
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return repr(self._list())
+
+    def to_dict(self) -> list[list]:
+        return [list(row) for row in self._list()]
 
 
 # ---------------------------------------------------------------------------------------------

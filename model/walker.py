@@ -8,7 +8,7 @@ AArch64.S2Translate/S2Walk). Register and descriptor fields are read only throug
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import Enum, StrEnum
 from typing import Any
@@ -89,6 +89,11 @@ class Access:
         return f"EL{self.el} {self.kind}"
 
 
+_TWO_RANGE_REGIMES = frozenset({"el10", "el10_s12", "el20"})
+# Stage-2 walks of stage-1 table addresses are reads at EL1.
+_PTW_ACCESS = Access(1, "read")
+
+
 @dataclass
 class Warning:  # noqa: A001 - the public name the API promises
     code: str
@@ -157,7 +162,8 @@ class LevelRead:
     raw: int | None = None
     kind: str = "not-read"
     layout: str | None = None
-    fields: list[tuple[str, int, int, int, str]] = field(default_factory=list)
+    # (name, hi, lo, value, meaning) per field; decoded lazily (``Layout.rows``).
+    fields: Sequence[tuple[str, int, int, int, str]] = field(default_factory=list)
     next_address: int | None = None
     output_address: int | None = None
     address_sources: list[BitSource] = field(default_factory=list)
@@ -684,7 +690,7 @@ class _Walker:
         pxn_table = 0
         uxn_table = 0
         table_attrs_used = stage == 1 and not p.hpd
-        two_range = p.regime in (Regime.EL10.value, Regime.EL10_S12.value, Regime.EL20.value)
+        two_range = p.regime in _TWO_RANGE_REGIMES
         level = p.start_level
         while True:
             hi, lo = geo.index_bits(level, p.iasize, p.granule_kb, p.start_level)
@@ -695,7 +701,7 @@ class _Walker:
             read_pa = desc_addr
             if via_s2:
                 lr.desc_ipa = desc_addr
-                s2w = self.stage2(desc_addr, Access(1, "read"), s1ptw=True)
+                s2w = self.stage2(desc_addr, _PTW_ACCESS, s1ptw=True)
                 lr.s2 = s2w
                 if s2w.fault is not None:
                     lr.desc_address = None
@@ -715,7 +721,7 @@ class _Walker:
             if lr.kind == "table":
                 lay = descriptor_layout(stage, "table", p.desc_variant)
                 lr.layout = lay.name
-                lr.fields = lay.decode_rows(raw)
+                lr.fields = lay.rows(raw)
                 self.check_res0(lay, raw, f"Level {level} table descriptor bits ")
                 nxt, spans = decode_address(raw, lay, p.desc_variant, p.granule_bits, level)
                 nxt = self._apply_high_oa_choice(nxt, p, raw, lay)
@@ -845,7 +851,7 @@ class _Walker:
         level, stage = lr.level, p.stage
         lay = descriptor_layout(stage, lr.kind, p.desc_variant)
         lr.layout = lay.name
-        lr.fields = lay.decode_rows(raw)
+        lr.fields = lay.rows(raw)
         self.check_res0(lay, raw, f"Level {level} {lr.kind} descriptor bits ")
         size_bits = geo.block_size_bits(level, p.granule_kb)
         oa_base, spans = decode_address(raw, lay, p.desc_variant, size_bits, level)
@@ -1063,7 +1069,11 @@ class _Walker:
     def stage2(self, ipa: int, access: Access, s1ptw: bool) -> StageWalk:
         tmpl, fault = self.s2_template()
         assert tmpl is not None
-        p = dataclasses.replace(tmpl, input_address=ipa)
+        # A shallow copy of the template with its own input address (dataclasses.replace
+        # would re-run __init__ for ~40 fields on every nested stage-2 walk).
+        p = object.__new__(WalkParams)
+        p.__dict__.update(tmpl.__dict__)
+        p.input_address = ipa
         sw = StageWalk(stage=2, params=p)
         if fault is not None:
             sw.fault = dataclasses.replace(fault, s1ptw=s1ptw)

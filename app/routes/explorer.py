@@ -16,12 +16,13 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from app.edits import EditOutcome, apply_form, is_edit
+from app.cache import State, state_of
+from app.edits import apply_form, is_edit
 from app.state import decode_params, encode
 from app.templating import templates
-from app.views import card_view, explorer_view, register_signature
-from model.configs import Configuration, run
-from model.edits import all_reads, regime_registers
+from app.views import card_view, explorer_view
+from model.configs import Configuration
+from model.edits import all_reads
 from model.walker import WalkResult
 
 router = APIRouter()
@@ -34,6 +35,17 @@ def _base_url(request: Request) -> str:
 def _view(request: Request, config: Configuration, result: WalkResult, **kw) -> dict:
     view = explorer_view(config, result, base_url=_base_url(request), **kw)
     view["status_message"] = view["status"]
+    return view
+
+
+def _state_view(request: Request, state: State) -> dict:
+    """The view of a cached state (built once per state and base URL; never modified)."""
+    base = _base_url(request)
+    view = state.views.get(base)
+    if view is None:
+        view = explorer_view(state.config, state.result, base_url=base)
+        view["status_message"] = view["status"]
+        state.views[base] = view
     return view
 
 
@@ -50,45 +62,59 @@ def _fragment(request: Request, context: dict, status: int, headers: dict) -> HT
     return response
 
 
-def _regions(outcome: EditOutcome, result: WalkResult) -> dict:
-    """Which regions an accepted edit changes."""
-    before, after = outcome.before, outcome.config
-    regions: dict = {"walk": True, "share": True}
-    if outcome.loaded or before.slug != after.slug:
-        regions.update(setup=True, presets=True, registers=True, choices=True)
+ALL_REGIONS = ("setup", "presets", "registers", "choices", "walk", "linux")
+# Walk regions that are replaced as a whole when their part of the view changed.
+WALK_PARTS = {
+    "walk-head": ("ok", "fault", "address"),
+    "walk-final": ("final_cards", "final_fault", "ipa"),
+    "walk-oa": ("oa", "attrs", "attrs_stages", "perms", "par"),
+    "walk-warnings": ("warnings", "choices_used"),
+    "walk-help": ("help",),
+}
+
+
+def changed_regions(old: dict, new: dict, everything: bool = False) -> dict:
+    """The regions of the page whose content differs between two views (the page shows
+    ``old``; ``new`` is the state after the edit). Views are plain data, so equal parts
+    render to equal HTML and need not be sent."""
+    regions: dict = {"summary": True, "share": True}
+    if everything:
+        regions.update(dict.fromkeys(ALL_REGIONS, True))
         return regions
-    if (before.regime, before.cpu, before.access, before.address) != (
-        after.regime,
-        after.cpu,
-        after.access,
-        after.address,
-    ):
-        regions["setup"] = True
-    if before.choices != after.choices:
-        regions["choices"] = True
-    names_before = regime_registers(before.regime, before.registers)
-    names_after = regime_registers(after.regime, after.registers)
-    if names_before != names_after:
+    for name in ("setup", "presets", "choices", "linux"):
+        if old[name] != new[name]:
+            regions[name] = True
+    old_regs, new_regs = old["registers"], new["registers"]
+    if [r["name"] for r in old_regs] != [r["name"] for r in new_regs]:
         regions["registers"] = True
+    else:
+        regions["register"] = {
+            n["param"] for o, n in zip(old_regs, new_regs, strict=True) if o != n
+        }
+    ow, nw = old["walk"], new["walk"]
+    if len(ow["cards"]) != len(nw["cards"]):
+        regions["walk"] = True
         return regions
-    changed = {
-        name.lower()
-        for name in names_after
-        if register_signature(name, before, outcome.before_result)
-        != register_signature(name, after, result)
-    }
-    regions["register"] = changed
+    for region, keys in WALK_PARTS.items():
+        if any(ow[k] != nw[k] for k in keys):
+            regions[region] = True
+    pairs = enumerate(zip(ow["cards"], nw["cards"], strict=True))
+    regions["slots"] = {i for i, (o, n) in pairs if o != n}
     return regions
 
 
-@router.get("/", response_class=HTMLResponse, include_in_schema=False)
-def explorer(request: Request) -> Response:
+@router.get("/", response_class=HTMLResponse, tags=["explorer"])
+async def explorer(request: Request) -> Response:
+    # ``async def``: the work is short and CPU-bound, so it runs on the event loop instead of
+    # paying a thread-pool hop (and GIL hand-offs) per click. Nothing in it awaits or blocks
+    # for long: the walk is a few hundred microseconds, the short-link lookup one SQLite read.
     pairs = list(request.query_params.multi_items())
     htmx = request.headers.get("HX-Request") == "true"
     if not is_edit(pairs):
         decoded = decode_params(pairs)
-        result = run(decoded.config)
-        view = _view(request, decoded.config, result, link_problems=decoded.problems)
+        view = _state_view(request, state_of(decoded.config))
+        if decoded.problems:
+            view = {**view, "link_problems": [str(p) for p in decoded.problems]}
         return _page(request, view, 422 if decoded.problems else 200)
 
     outcome = apply_form(pairs)
@@ -121,9 +147,9 @@ def explorer(request: Request) -> Response:
     url = f"/?{query}"
     if not htmx:
         return RedirectResponse(url, status_code=303)
-    result = run(outcome.config)
-    view = _view(request, outcome.config, result)
-    regions = _regions(outcome, result)
+    old = _state_view(request, state_of(outcome.before))
+    view = _state_view(request, state_of(outcome.config, query))
+    regions = changed_regions(old, view, everything=outcome.loaded)
     return _fragment(
         request, {"view": view, "regions": regions, "cards": []}, 200, {"HX-Replace-Url": url}
     )

@@ -1,5 +1,7 @@
 // The explorer's small behaviours, all on plain DOM events (no htmx event names):
 //  * arrow keys move focus along a row of bit buttons (Left/Right, Home/End);
+//  * a bit click submits the small flip form (the state and the bit), not the whole form;
+//  * a link to a closed <details> (a card's "field help") opens it;
 //  * the focused control keeps focus across a swap: its identity is remembered when the form
 //    is submitted or changed, and a MutationObserver puts focus back on the new element with
 //    the same identity once the DOM has changed.
@@ -37,6 +39,38 @@
     if (next) {
       event.preventDefault();
       next.focus();
+    }
+  });
+
+  // -- a bit click sends only the state and the bit --------------------------------------------
+  // The explorer form applies every other control on "change", so a click on a bit button
+  // needs only "from" (added by the flip form's hx-include when htmx issues the request) and
+  // the bit. Without htmx the button submits the whole explorer form, as without JavaScript.
+  var flipForm = document.getElementById("flip-form");
+  form.addEventListener("click", function (event) {
+    var button = event.target instanceof Element ? event.target.closest("button.bit") : null;
+    if (
+      !button ||
+      button.name !== "flip" ||
+      button.disabled ||
+      event.defaultPrevented ||
+      !flipForm ||
+      !window.htmx ||
+      typeof flipForm.requestSubmit !== "function"
+    ) {
+      return;
+    }
+    event.preventDefault();
+    flipForm.elements.flip.value = button.value;
+    flipForm.requestSubmit();
+  });
+
+  // -- links to a closed disclosure (a card's "field help") open it ---------------------------
+  document.addEventListener("click", function (event) {
+    var link = event.target instanceof Element ? event.target.closest('a[href^="#"]') : null;
+    var target = link ? document.getElementById(link.getAttribute("href").slice(1)) : null;
+    if (target && target.tagName === "DETAILS") {
+      target.open = true;
     }
   });
 

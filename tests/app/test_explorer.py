@@ -2,6 +2,7 @@
 htmx, and 422s with inline messages for bad input (never a 500)."""
 
 import html
+import html.parser
 import re
 from urllib.parse import parse_qsl
 
@@ -276,3 +277,66 @@ def test_reload_of_replaced_url_gives_the_same_state(client):
     query = dict(parse_qsl(url[2:]))
     assert f'value="{url[2:]}"' in page.replace("&amp;", "&")
     assert query["va"] in page
+
+
+class _VisibleText(html.parser.HTMLParser):
+    """The text a reader sees: no tags, attributes, scripts or styles."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self._skip = 0
+
+    def handle_starttag(self, tag, attrs):
+        if tag in ("script", "style"):
+            self._skip += 1
+
+    def handle_endtag(self, tag):
+        if tag in ("script", "style"):
+            self._skip -= 1
+
+    def handle_data(self, data):
+        if not self._skip:
+            self.parts.append(data)
+
+
+@pytest.mark.parametrize("slug", list(CONFIG_PRESETS))
+def test_no_python_values_in_visible_text(client, slug):
+    page = client.get(f"/?{encode(CONFIG_PRESETS[slug])}").text
+    parser = _VisibleText()
+    parser.feed(page)
+    text = " ".join(parser.parts)
+    found = re.findall(r"\b(True|False|None)\b", text)
+    assert not found, (slug, found)
+    assert "{'" not in text and "':" not in text
+
+
+def test_attributes_are_labelled(client):
+    page = html.unescape(client.get(f"/?{lpa2_query()}").text)
+    assert "Shareability</th><td>Inner Shareable (0b11), from TCR_EL1.SH0 because DS=1" in page
+    assert "MAIR_EL1.Attr0 = 0xff" in page
+    assert "Table attributes: APTable=0b00, PXNTable=0, UXNTable=0, NSTable=0 (applied: HPD=0)" in (
+        page
+    )
+    assert "leaf kind" not in page and "device False" not in page
+
+
+def test_edit_updates_linux_names_and_summary(client):
+    # 4KB 52-bit -> the same walk with TCR_EL1.TG0 = 16KB changes the Linux configuration.
+    response = edit(client, f__tcr_el1__TG0="2")
+    assert response.status_code == 200
+    assert 'id="linux-region" hx-swap-oob="true"' in response.text
+    assert 'id="summary"' in response.text
+
+
+def test_click_sends_only_the_changed_cards(client):
+    config = CONFIG_PRESETS["4k-52-lpa2"]
+    result = run(config)
+    leaf = result.levels[-1]
+    # A software bit of the page descriptor: only the last card (and the attributes) change.
+    response = edit(client, flip=f"m.{leaf.desc_address:#x}:56")
+    assert response.status_code == 200
+    body = response.text
+    assert f'id="slot-main-{len(result.levels) - 1}" hx-swap-oob="true"' in body
+    assert 'id="slot-main-0"' not in body and 'id="walk"' not in body
+    assert body.count('class="card ') == 1

@@ -1,0 +1,115 @@
+"""Small bounded caches for the explorer route.
+
+A bit click names the state it starts from (``from``, a canonical link query) and produces a
+new one. The state it starts from is nearly always the one the previous click produced, so
+keeping the last few states (decoded configuration, walk, view) lets the server compare old and
+new views region by region and send only what changed, without walking the old state again.
+
+Everything cached is derived from the canonical query alone, so a cached value is never stale;
+the caches are bounded (least recently used entries go first) and thread-safe (sync routes run
+in a thread pool).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass, field
+from typing import Generic, TypeVar
+
+from app.state import Decoded, decode, encode
+from model.configs import Configuration, run
+from model.walker import WalkResult
+
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
+
+STATE_CACHE_SIZE = 128
+
+
+class LRU(Generic[K, V]):
+    """A bounded mapping that forgets the least recently used entry first."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._data: OrderedDict[K, V] = OrderedDict()
+        self._lock = threading.Lock()
+        self.hits = 0
+        self.misses = 0
+
+    def get(self, key: K) -> V | None:
+        with self._lock:
+            value = self._data.get(key)
+            if value is None:
+                self.misses += 1
+                return None
+            self._data.move_to_end(key)
+            self.hits += 1
+            return value
+
+    def put(self, key: K, value: V) -> V:
+        with self._lock:
+            self._data[key] = value
+            self._data.move_to_end(key)
+            while len(self._data) > self.size:
+                self._data.popitem(last=False)
+        return value
+
+    def get_or_make(self, key: K, make: Callable[[], V]) -> V:
+        value = self.get(key)
+        if value is None:
+            value = self.put(key, make())
+        return value
+
+    def clear(self) -> None:
+        with self._lock:
+            self._data.clear()
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+
+@dataclass
+class State:
+    """One explorer state: its canonical query, configuration and walk, and the views built
+    for it (by base URL; the view is a pure function of the state and the base URL)."""
+
+    query: str
+    config: Configuration
+    result: WalkResult
+    views: dict[str, dict] = field(default_factory=dict)
+
+
+_decoded: LRU[str, Decoded] = LRU(STATE_CACHE_SIZE)
+_states: LRU[str, State] = LRU(STATE_CACHE_SIZE)
+
+
+def decode_cached(query: str) -> Decoded:
+    """``app.state.decode`` of a link query, remembered (the result must not be modified)."""
+    return _decoded.get_or_make(query, lambda: decode(query))
+
+
+def state_of(config: Configuration, query: str | None = None) -> State:
+    """The cached state of ``config`` (walked on a miss)."""
+    query = encode(config) if query is None else query
+    state = _states.get(query)
+    if state is None:
+        state = _states.put(query, State(query, config, run(config)))
+        # The next click on this state names it by this (canonical) query in ``from``.
+        if _decoded.get(query) is None:
+            _decoded.put(query, Decoded(config))
+    return state
+
+
+def run_cached(config: Configuration) -> WalkResult:
+    return state_of(config).result
+
+
+def clear() -> None:
+    _decoded.clear()
+    _states.clear()
+
+
+def stats() -> dict[str, tuple[int, int]]:
+    return {"decoded": (_decoded.hits, _decoded.misses), "states": (_states.hits, _states.misses)}
