@@ -12,12 +12,15 @@ in a thread pool).
 
 from __future__ import annotations
 
+import os
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
+from app.linkstore import LinkStore, default_store, existing_id
+from app.settings import DATA_DIR_ENV, DEFAULT_DATA_DIR
 from app.state import Decoded, decode, encode
 from model.configs import Configuration, run
 from model.walker import WalkResult
@@ -83,6 +86,20 @@ class State:
 
 _decoded: LRU[str, Decoded] = LRU(STATE_CACHE_SIZE)
 _states: LRU[str, State] = LRU(STATE_CACHE_SIZE)
+# The canonical query of a configuration object, by identity (a click meets the same decoded
+# configuration object several times; ``encode`` is the costly part of naming it). The entry
+# holds the object itself, so its id cannot be reused while the entry lives.
+_queries: LRU[int, tuple[Configuration, str]] = LRU(2 * STATE_CACHE_SIZE)
+
+
+def query_of(config: Configuration) -> str:
+    """``app.state.encode(config)``, remembered for this very object."""
+    entry = _queries.get(id(config))
+    if entry is not None and entry[0] is config:
+        return entry[1]
+    query = encode(config)
+    _queries.put(id(config), (config, query))
+    return query
 
 
 def decode_cached(query: str) -> Decoded:
@@ -92,7 +109,7 @@ def decode_cached(query: str) -> Decoded:
 
 def state_of(config: Configuration, query: str | None = None) -> State:
     """The cached state of ``config`` (walked on a miss)."""
-    query = encode(config) if query is None else query
+    query = query_of(config) if query is None else query
     state = _states.get(query)
     if state is None:
         state = _states.put(query, State(query, config, run(config)))
@@ -102,6 +119,35 @@ def state_of(config: Configuration, query: str | None = None) -> State:
     return state
 
 
+# -- the short-link store ------------------------------------------------------------------------
+
+_stores: dict[tuple[str, str], LinkStore] = {}
+
+
+def link_store() -> LinkStore:
+    """``app.linkstore.default_store()``, without building and resolving its path on every
+    call (the explorer asks once per click). Keyed by what the path depends on: the data
+    directory setting (read each call, as app.settings does) and, for a relative one, the
+    working directory."""
+    data_dir = os.environ.get(DATA_DIR_ENV) or DEFAULT_DATA_DIR
+    key = (data_dir, "" if os.path.isabs(data_dir) else os.getcwd())
+    store = _stores.get(key)
+    if store is None:
+        store = _stores[key] = default_store()
+    return store
+
+
+def stored_short_link(query: str, link: str | None = None) -> str | None:
+    """The short link already stored for ``query`` (never writes), printed with the host of
+    ``link``: what ``app.routes.sharing.short_link_for`` answers, through the cached store.
+    The explorer passes it to partials/share.html under that name."""
+    link_id = existing_id(link_store(), query)
+    if link_id is None:
+        return None
+    base = link.split("/?", 1)[0] if link and "/?" in link else ""
+    return f"{base}/s/{link_id}"
+
+
 def run_cached(config: Configuration) -> WalkResult:
     return state_of(config).result
 
@@ -109,6 +155,7 @@ def run_cached(config: Configuration) -> WalkResult:
 def clear() -> None:
     _decoded.clear()
     _states.clear()
+    _queries.clear()
 
 
 def stats() -> dict[str, tuple[int, int]]:

@@ -128,7 +128,14 @@ def encode(config: Configuration) -> str:
         value = getattr(config.choices, name)
         if value != getattr(base.choices, name):
             params.append((param, value))
+    if all(_PLAIN.fullmatch(k) and _PLAIN.fullmatch(v) for k, v in params):
+        # Nothing to quote: what urlencode would give, without its cost.
+        return "&".join(f"{k}={v}" for k, v in params)
     return urlencode(params, safe=":")
+
+
+# The characters ``urlencode(..., safe=":")`` leaves as they are.
+_PLAIN = re.compile(r"[A-Za-z0-9_.~:-]*")
 
 
 def _migrate(params: Params, problems: list[Problem]) -> Params:

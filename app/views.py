@@ -809,10 +809,11 @@ def explorer_view(
     errors: dict | None = None,
     typed: dict | None = None,
     link_problems: list | None = None,
+    query: str | None = None,
 ) -> dict:
     errors = errors or {}
     typed = typed or {}
-    query = encode(config)
+    query = encode(config) if query is None else query
     preset = CONFIG_PRESETS.get(config.slug)
     return {
         "query": query,
@@ -840,3 +841,140 @@ def explorer_view(
             "json_url": f"/walk.json?{query}",
         },
     }
+
+
+# -- hot partials as strings ------------------------------------------------------------------
+# A click re-renders a few cards (and whole walks when levels come or go); Jinja spends most of
+# a click's time on them (one escape and one lookup per printed field). These build the same
+# markup as a template would, escaping every value that is not already ``Markup``.
+
+
+def _error_html(id_: str, message: str) -> str:
+    """partials/macros.html ``error``."""
+    if not message:
+        return ""
+    return (
+        f'<p class="err" id="{escape(id_)}-err"><span aria-hidden="true">⚠ </span>'
+        f"{escape(message)}</p>"
+    )
+
+
+def _invalid_attrs(id_: str, message: str) -> str:
+    """partials/macros.html ``invalid``."""
+    return f' aria-invalid="true" aria-describedby="{escape(id_)}-err"' if message else ""
+
+
+OOB = ' hx-swap-oob="true"'
+
+
+def render_card(c: dict, oob: bool = False) -> Markup:
+    """One walk card (``card_view``): the descriptor read, its editor and decoded fields."""
+    e = escape
+    cid = e(c["id"])
+    out = [
+        f'<article id="{cid}" class="card k-{e(c["kind"])}{" changed" if c["changed"] else ""}" '
+        f'aria-labelledby="{cid}-title"{OOB if oob else ""}>\n'
+        f'  <header class="cardhead">\n'
+        f'    <h3 id="{cid}-title"><span class="lv">{"S2 " if c["stage"] == 2 else ""}'
+        f"L{e(c['level'])}</span> Stage {e(c['stage'])}, level {e(c['level'])}: "
+        f'<span class="kind">{e(c["kind"])}</span></h3>\n'
+    ]
+    if c["changed"]:
+        out.append('    <span class="badge changed">✎ changed (set in memory)</span>\n')
+    elif c["synthetic"]:
+        out.append('    <span class="badge synth">synthetic</span>\n')
+    base = e(c["table_base"])
+    ipa = c["desc_ipa"]
+    out.append(
+        f'  </header>\n  <dl class="calc">\n'
+        f"    <dt>Table base</dt><dd><code>{base}</code> "
+        f'<span class="why">from {e(c["origin"])}</span></dd>\n'
+        f"    <dt>Index</dt><dd>{e(c['input_name'])}{e(c['index_range'])} = "
+        f"<code>{e(c['index_hex'])}</code> ({e(c['index'])})</dd>\n"
+        f"    <dt>Descriptor address</dt><dd><code>{base}</code> + {e(c['index'])} × 8 = "
+        f"<code>{e(ipa or c['desc_address'])}</code>"
+        + (f" (an IPA) → PA <code>{e(c['desc_address'])}</code>" if ipa else "")
+        + "</dd>\n  </dl>\n"
+    )
+    nested = c["nested"]
+    if nested:
+        rows = "".join(
+            f'<li><span class="lv">S2 L{e(n["level"])}</span> IPA{e(n["index_range"])}='
+            f"{e(n['index'])} · desc@<code>{e(n['desc_address'])}</code> = "
+            f"<code>{e(n['raw'])}</code> "
+            f'<span class="kind">{e(n["kind"])}</span>'
+            + ("" if n["synthetic"] else ' <span class="badge changed">✎ changed</span>')
+            + "</li>"
+            for n in nested["rows"]
+        )
+        out.append(
+            '  <div class="nested" role="group" aria-label="Stage 2 walk of the table address">\n'
+            '    <p class="nt">Stage 2 translated the table address '
+            f"<code>{e(nested['input'])}</code>"
+            f" → <code>{e(nested['output'])}</code>:</p>\n"
+            f'    <ol class="s2rows">{rows}</ol>\n'
+        )
+        if nested["fault"]:
+            f = nested["fault"]
+            out.append(
+                f'    <p class="err">Stage-2 fault: {e(f["fsc_name"])} (FSC {e(f["fsc"])})</p>\n'
+            )
+        out.append("  </div>\n")
+    if c["hex_name"]:
+        hid = c["hex_id"]
+        out.append(
+            f'  <div class="hexctl">\n    <label for="{e(hid)}">Descriptor value</label>\n'
+            f'    <input id="{e(hid)}" name="{e(c["hex_name"])}" class="hex" '
+            f'value="{e(c["hex_text"])}"'
+            f' spellcheck="false" autocomplete="off"{_invalid_attrs(hid, c["error"])}>\n'
+            f"    {_error_html(hid, c['error'])}\n"
+            f'    <span class="layout">{e(c["layout_title"])} · '
+            f'<a href="#{e(c["help_ref"])}">field help</a></span>\n'
+            f'  </div>\n  {e(c["grid"])}\n  <p class="result">\n'
+        )
+        if c["next_address"]:
+            out.append(f"    Next table at <code>{e(c['next_address'])}</code>\n")
+        if c["output_address"]:
+            out.append(f"    Output address <code>{e(c['output_address'])}</code>\n")
+        if c["table_attrs"]:
+            out.append(f'    <span class="tattrs">Table attributes: {e(c["table_attrs"])}</span>\n')
+        out.append("  </p>\n")
+        if c["actions"]:
+            buttons = "".join(
+                f'<button type="submit" name="act" value="{e(a["value"])}" class="act" '
+                f'title="{e(a["why"])}"{"" if a["allowed"] else " disabled"}>'
+                f"{e(a['label'])}</button>"
+                for a in c["actions"]
+            )
+            out.append(
+                f'  <div class="actions" role="group" aria-label="Quick actions for level '
+                f'{e(c["level"])}">\n    {buttons}\n  </div>\n'
+            )
+        if c["fields"]:
+            out.append(
+                '  <details class="decoded"><summary>Decoded fields</summary>\n'
+                '    <table><thead><tr><th scope="col">Field</th><th scope="col">Bits</th>'
+                '<th scope="col">Value</th><th scope="col">Meaning</th></tr></thead>\n'
+                f"    <tbody>{_fields_rows(c['fields'])}</tbody></table>\n  </details>\n"
+            )
+    out.append("</article>")
+    return Markup("".join(out))
+
+
+_FIELD_ROWS: LRU[int, tuple[list, str]] = LRU(1024)
+
+
+def _fields_rows(fields: list[dict]) -> str:
+    """The decoded-fields rows; the lists come from ``_ROWS`` (one object per layout and
+    value), so their HTML is remembered by identity (the entry keeps the list alive)."""
+    entry = _FIELD_ROWS.get(id(fields))
+    if entry is not None and entry[0] is fields:
+        return entry[1]
+    e = escape
+    html = "".join(
+        f'<tr><th scope="row">{e(f["name"])}</th><td>{e(f["range"])}</td>'
+        f"<td><code>{e(f['value'])}</code></td><td>{e(f['meaning'])}</td></tr>"
+        for f in fields
+    )
+    _FIELD_ROWS.put(id(fields), (fields, html))
+    return html

@@ -15,17 +15,39 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from markupsafe import Markup
 
-from app.cache import State, state_of
+from app.cache import LRU, State, query_of, state_of, stored_short_link
 from app.edits import apply_form, is_edit
-from app.state import decode_params, encode
+from app.state import decode_params
 from app.templating import templates
-from app.views import card_view, explorer_view
+from app.views import card_view, explorer_view, render_card
 from model.configs import Configuration
 from model.edits import all_reads
 from model.walker import WalkResult
 
 router = APIRouter()
+
+_FIELD_HELP: LRU[tuple, tuple[list, Markup]] = LRU(512)
+
+
+def field_help_html(items: list, title: str = "Field help", help_id: str = "") -> Markup:
+    """The ``field_help`` macro of partials/macros.html, remembered: its items come from
+    ``app.views.field_help`` (one list per layout and prefix) and never change, and a click
+    re-renders registers whose help is the same as before. Keyed by the list's identity (the
+    entry keeps the list alive, so the id is not reused while it is remembered)."""
+    key = (id(items), title, help_id)
+    entry = _FIELD_HELP.get(key)
+    if entry is not None and entry[0] is items:
+        return entry[1]
+    macro = templates.env.get_template("partials/macros.html").module.field_help
+    html = Markup(macro(items, title, help_id))
+    _FIELD_HELP.put(key, (items, html))
+    return html
+
+
+templates.env.globals["render_card"] = render_card
+templates.env.globals["field_help_html"] = field_help_html
 
 
 def _base_url(request: Request) -> str:
@@ -43,17 +65,19 @@ def _state_view(request: Request, state: State) -> dict:
     base = _base_url(request)
     view = state.views.get(base)
     if view is None:
-        view = explorer_view(state.config, state.result, base_url=base)
+        view = explorer_view(state.config, state.result, base_url=base, query=state.query)
         view["status_message"] = view["status"]
         state.views[base] = view
     return view
 
 
 def _page(request: Request, view: dict, status: int = 200) -> HTMLResponse:
-    return templates.TemplateResponse(request, "explorer.html", {"view": view}, status_code=status)
+    context = {"view": view, "short_link_for": stored_short_link}
+    return templates.TemplateResponse(request, "explorer.html", context, status_code=status)
 
 
 def _fragment(request: Request, context: dict, status: int, headers: dict) -> HTMLResponse:
+    context["short_link_for"] = stored_short_link  # the share panel's lookup, store cached
     response = templates.TemplateResponse(
         request, "partials/fragment.html", context, status_code=status
     )
@@ -77,9 +101,10 @@ def changed_regions(old: dict, new: dict, everything: bool = False) -> dict:
     """The regions of the page whose content differs between two views (the page shows
     ``old``; ``new`` is the state after the edit). Views are plain data, so equal parts
     render to equal HTML and need not be sent."""
-    regions: dict = {"summary": True, "share": True}
+    # The share panel: only its parts that name the state (the whole panel on a preset load).
+    regions: dict = {"summary": True, "share": "update"}
     if everything:
-        regions.update(dict.fromkeys(ALL_REGIONS, True))
+        regions.update(dict.fromkeys(ALL_REGIONS, True), share=True)
         return regions
     for name in ("setup", "presets", "choices", "linux"):
         if old[name] != new[name]:
@@ -143,7 +168,7 @@ async def explorer(request: Request) -> Response:
         ]
         return _fragment(request, {"view": view, "regions": regions, "cards": cards}, 422, {})
 
-    query = encode(outcome.config)
+    query = query_of(outcome.config)
     url = f"/?{query}"
     if not htmx:
         return RedirectResponse(url, status_code=303)
