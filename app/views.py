@@ -133,7 +133,7 @@ def render_bitgrid(groups: list[dict], label: str, cls: str = "") -> Markup:
         described = f' aria-describedby="{g["help_id"]}"' if g["help_id"] else ""
         flip = escape(g["flip"])
         buttons = "".join(
-            f'<button type="submit" class="bit" name="flip" value="{flip}:{b}" '
+            f'<button name="flip" value="{flip}:{b}" '
             f'aria-pressed="{"true" if on else "false"}" aria-label="bit {b}">{on}</button>'
             for b, on in g["bits"]
         )
@@ -422,7 +422,7 @@ def render_strip(name: str, segments: list[dict]) -> Markup:
         note = f" · {escape(s['note'])}" if s["note"] else ""
         head = f"{name}{s['range']} = {s['value']}"
         buttons = "".join(
-            f'<button type="submit" class="bit" name="flip" value="va:{b}" '
+            f'<button name="flip" value="va:{b}" '
             f'aria-pressed="{"true" if on else "false"}" aria-label="bit {b}" '
             f'title="{name} bit {b}">{on}</button>'
             for b, on in s["bits"]
@@ -978,3 +978,154 @@ def _fields_rows(fields: list[dict]) -> str:
     )
     _FIELD_ROWS.put(id(fields), (fields, html))
     return html
+
+
+def _described(id_: str, help_id: str, message: str) -> str:
+    """A register field control's ``aria-describedby`` (its error first, when it has one)."""
+    if message:
+        return f' aria-invalid="true" aria-describedby="{escape(id_)}-err {escape(help_id)}"'
+    return f' aria-describedby="{escape(help_id)}"'
+
+
+def render_register_summary(r: dict, oob: bool = False) -> str:
+    """A register's ``<summary>`` line: name, value, edited badge, key fields."""
+    e = escape
+    rid = e(r["id"])
+    kf = "".join(f' <span class="kf">{e(k)}</span>' for k in r["key_fields"])
+    badge = ' <span class="badge changed">✎ edited</span>' if r["edited"] else ""
+    return (
+        f'<summary class="reghead" id="{rid}-sum"{OOB if oob else ""}>\n'
+        f'    <h3 id="{rid}-title">{e(r["name"])} '
+        f'<span class="layout">{e(r["title"])}</span></h3>\n'
+        f'    <span class="regsum"><code>{e(r["value"])}</code>{badge}{kf}</span>\n'
+        f"  </summary>"
+    )
+
+
+def render_register_body(r: dict, oob: bool = False) -> str:
+    """What a bit click changes inside a register: its value box, bit grid and field controls
+    (``<div id="reg-…-body">``); the field help after it stays as it is."""
+    e = escape
+    rid = e(r["id"])
+    hid = r["hex_id"]
+    out = [
+        f'<div id="{rid}-body"{OOB if oob else ""}>\n  <div class="hexctl">\n'
+        f'    <label for="{e(hid)}">{e(r["name"])} value</label>\n'
+        f'    <input id="{e(hid)}" name="{e(r["hex_name"])}" class="hex" '
+        f'value="{e(r["hex_text"])}" spellcheck="false" autocomplete="off"'
+        f"{_invalid_attrs(hid, r['error'])}>\n"
+        f"    {_error_html(hid, r['error'])}\n  </div>\n  {e(r['grid'])}\n"
+    ]
+    if r["inputs"]:
+        out.append('  <div class="fields">\n')
+        for i in r["inputs"]:
+            iid, err = i["id"], i["error"]
+            described = _described(iid, i["help_id"], err)
+            out.append(
+                f'    <div class="fctl">\n      <label for="{e(iid)}">{e(i["label"])} '
+                f'<span class="fr">{e(i["range"])}</span></label>\n'
+            )
+            if i["options"]:
+                value = i["value"]
+                options = "".join(
+                    f'<option value="{e(v)}"{" selected" if v == value else ""}>{e(label)}</option>'
+                    for v, label in i["options"]
+                )
+                out.append(
+                    f'      <select id="{e(iid)}" name="{e(i["name"])}"{described}>'
+                    f"{options}</select>\n"
+                )
+            else:
+                kind, mode = ("hex", "text") if i["address"] else ("num", "numeric")
+                out.append(
+                    f'      <input id="{e(iid)}" name="{e(i["name"])}" value="{e(i["value"])}" '
+                    f'class="{kind}" spellcheck="false" autocomplete="off" inputmode="{mode}"'
+                    f"{described}>\n"
+                )
+            out.append(f"      {_error_html(iid, err)}\n    </div>\n")
+        out.append("  </div>\n")
+    out.append("</div>")
+    return "".join(out)
+
+
+def render_register(r: dict, field_help_html, oob: bool = False) -> Markup:
+    """One register (``register_view``) as a ``<details>``: summary, body, field help.
+    ``field_help_html`` renders (and remembers) the help block of the register's layout."""
+    help_html = field_help_html(r["field_help"], f"What each {r['name']} field does")
+    return Markup(
+        f'<details id="{escape(r["id"])}" class="register{" edited" if r["edited"] else ""}"'
+        f"{' open' if r['open'] else ''}{OOB if oob else ''}>\n  "
+        f"{render_register_summary(r)}\n  {render_register_body(r)}\n  {escape(help_html)}\n"
+        "</details>"
+    )
+
+
+def render_register_update(r: dict) -> Markup:
+    """A changed register whose layout, help and disclosure state stay: only its summary line
+    and body, each swapped out of band by id (the help block is not sent again)."""
+    return Markup(f"{render_register_summary(r, True)}\n{render_register_body(r, True)}")
+
+
+def _yesno(flag) -> str:
+    """partials/macros.html ``yesno``."""
+    return '<span class="yes">✓ yes</span>' if flag else '<span class="no">✗ no</span>'
+
+
+def _attr_table(caption: str, rows) -> str:
+    e = escape
+    body = "".join(f'<tr><th scope="row">{e(k)}</th><td>{e(v)}</td></tr>' for k, v in rows)
+    return f'<table class="attrtable"><caption>{caption}</caption><tbody>{body}</tbody></table>'
+
+
+def render_walk_oa(w: dict, oob: bool = False) -> Markup:
+    """The walk's output section (``<div id="walk-oa">``): the output address by source, the
+    attributes, the permissions and PAR_EL1, from ``walk_view``."""
+    e = escape
+    out = [f'<div id="walk-oa"{OOB if oob else ""}>\n']
+    oa = w["oa"]
+    if oa:
+        out.append(
+            '  <section class="oa" aria-labelledby="oa-title">\n'
+            f'    <h3 id="oa-title">Output address <code>{e(oa["value"])}</code></h3>\n'
+            '    <div class="strip" role="group" aria-label="Output address bits by source">\n'
+        )
+        for s in oa["segments"]:
+            bits = "".join(
+                f'<span class="rbit" title="OA bit {b}">{on}</span>' for b, on in s["bits"]
+            )
+            moved = ' <span class="moved">(moved)</span>' if s["moved"] else ""
+            rng, origin, value = e(s["range"]), e(s["origin"]), e(s["value"])
+            out.append(
+                f'      <div class="seg src-{e(s["source"])}" role="group" '
+                f'aria-label="OA{rng} from {origin} = {value}">\n'
+                f'        <span class="sl"><b>OA{rng}</b> ← {origin}{moved} = {value}</span>\n'
+                f'        <span class="bits ro">{bits}</span>\n      </div>\n'
+            )
+        out.append('    </div>\n    <div class="attrs">\n')
+        caption = "Attributes (combined)" if w["attrs_stages"] else "Attributes"
+        out.append(f"      {_attr_table(caption, w['attrs'])}\n")
+        for title, rows in w["attrs_stages"]:
+            out.append(f"      {_attr_table(f'{e(title)} attributes', rows)}\n")
+        for p in w["perms"]:
+            rows = "".join(
+                f'<tr><th scope="row">{e(el)}</th>'
+                + "".join(f"<td>{_yesno(ok)}</td>" for _, ok in cells)
+                + "</tr>"
+                for el, cells in p["rows"]
+            )
+            title = f" ({e(p['title'])})" if p["title"] else ""
+            notes = (
+                '<ul class="why">' + "".join(f"<li>{e(n)}</li>" for n in p["notes"]) + "</ul>"
+                if p["notes"]
+                else ""
+            )
+            out.append(
+                '      <div class="permblock">\n'
+                f'      <table class="perms"><caption>Permissions{title}</caption>\n'
+                '        <thead><tr><th scope="col">Level</th><th scope="col">Read</th>'
+                '<th scope="col">Write</th><th scope="col">Execute</th></tr></thead>\n'
+                f"        <tbody>{rows}</tbody>\n      </table>\n      {notes}\n      </div>\n"
+            )
+        out.append(f"      <p>PAR_EL1 <code>{e(w['par'])}</code></p>\n    </div>\n  </section>\n")
+    out.append("</div>")
+    return Markup("".join(out))

@@ -21,7 +21,14 @@ from app.cache import LRU, State, query_of, state_of, stored_short_link
 from app.edits import apply_form, is_edit
 from app.state import decode_params
 from app.templating import templates
-from app.views import card_view, explorer_view, render_card
+from app.views import (
+    card_view,
+    explorer_view,
+    render_card,
+    render_register,
+    render_register_update,
+    render_walk_oa,
+)
 from model.configs import Configuration
 from model.edits import all_reads
 from model.walker import WalkResult
@@ -48,6 +55,11 @@ def field_help_html(items: list, title: str = "Field help", help_id: str = "") -
 
 templates.env.globals["render_card"] = render_card
 templates.env.globals["field_help_html"] = field_help_html
+templates.env.globals["render_register"] = lambda r, oob=False: render_register(
+    r, field_help_html, oob
+)
+templates.env.globals["render_register_update"] = render_register_update
+templates.env.globals["render_walk_oa"] = render_walk_oa
 
 
 def _base_url(request: Request) -> str:
@@ -113,9 +125,14 @@ def changed_regions(old: dict, new: dict, everything: bool = False) -> dict:
     if [r["name"] for r in old_regs] != [r["name"] for r in new_regs]:
         regions["registers"] = True
     else:
-        regions["register"] = {
-            n["param"] for o, n in zip(old_regs, new_regs, strict=True) if o != n
-        }
+        # A register whose layout and disclosure state stay gets only its summary line and
+        # body (its field help, most of its HTML, is already on the page).
+        regions["register"], regions["register_part"] = set(), set()
+        for o, n in zip(old_regs, new_regs, strict=True):
+            if o != n:
+                same_frame = all(o[k] == n[k] for k in ("layout", "open", "edited", "title"))
+                same_frame = same_frame and o["field_help"] is n["field_help"]
+                regions["register_part" if same_frame else "register"].add(n["param"])
     ow, nw = old["walk"], new["walk"]
     if len(ow["cards"]) != len(nw["cards"]):
         regions["walk"] = True

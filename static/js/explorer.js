@@ -14,14 +14,19 @@
   }
 
   // -- keyboard movement along bit rows -------------------------------------------------------
+  // A bit is a <button name="flip"> in a grid's or the address strip's ".bits" row (no class
+  // or type attribute: a button in a form submits by default, and a click answer carries
+  // hundreds of them).
+  var BIT = ".bits > button[name='flip']";
+
   function rowOf(button) {
     var grid = button.closest(".bitgrid, .strip");
-    return grid ? Array.prototype.slice.call(grid.querySelectorAll("button.bit")) : [button];
+    return grid ? Array.prototype.slice.call(grid.querySelectorAll(BIT)) : [button];
   }
 
   form.addEventListener("keydown", function (event) {
     var target = event.target;
-    if (!(target instanceof HTMLElement) || !target.classList.contains("bit")) {
+    if (!(target instanceof HTMLElement) || !target.matches(BIT)) {
       return;
     }
     var row = rowOf(target);
@@ -48,7 +53,7 @@
   // the bit. Without htmx the button submits the whole explorer form, as without JavaScript.
   var flipForm = document.getElementById("flip-form");
   form.addEventListener("click", function (event) {
-    var button = event.target instanceof Element ? event.target.closest("button.bit") : null;
+    var button = event.target instanceof Element ? event.target.closest(BIT) : null;
     if (
       !button ||
       button.name !== "flip" ||
