@@ -19,6 +19,17 @@ from tests.links.freeze import descriptor_addresses
 HERE = Path(__file__).resolve().parent
 FIXTURES = sorted((HERE / "fixtures").glob("*.json"))
 MANIFEST = HERE / "frozen.sha256"
+SUPERSEDED = HERE / "superseded.txt"
+
+
+def _superseded() -> dict[str, str]:
+    """fixtures/NAME.json -> why its walk was wrong (README.md rule 3)."""
+    entries = {}
+    for line in SUPERSEDED.read_text().splitlines():
+        if line.strip() and not line.startswith("#"):
+            name, _, reason = line.partition(":")
+            entries[name.strip()] = reason.strip()
+    return entries
 
 
 def _manifest() -> dict[str, str]:
@@ -47,10 +58,52 @@ def test_there_are_fixtures_for_every_version():
 
 @pytest.fixture(params=FIXTURES, ids=lambda p: p.stem)
 def fixture(request) -> dict:
-    return json.loads(request.param.read_text())
+    return {**json.loads(request.param.read_text()), "name": request.param.name}
+
+
+def _walk_matches(fixture: dict) -> bool:
+    decoded = decode(fixture["query"])
+    assert decoded.ok, decoded.problems
+    result = run(decoded.config)
+    expect = fixture["expect"]
+    fault = result.fault
+    seen = {
+        "output_address": None if result.output_address is None else f"{result.output_address:#x}",
+        "fault": None
+        if fault is None
+        else {
+            "kind": fault.kind.value,
+            "level": fault.level,
+            "stage": fault.stage,
+            "fsc": f"{fault.fsc:#04x}",
+        },
+        "descriptor_addresses": descriptor_addresses(result),
+        "txt": render_text(decoded.config, result=result, link=fixture["link"]),
+    }
+    return all(seen[key] == expect[key] for key in seen)
+
+
+def test_superseded_fixtures_differ_and_have_a_successor():
+    # The comparison itself: a current fixture matches, the same fixture with a changed
+    # expectation does not.
+    sample = json.loads(FIXTURES[0].read_text())
+    assert _walk_matches(sample)
+    assert not _walk_matches({**sample, "expect": {**sample["expect"], "txt": ""}})
+    superseded = _superseded()
+    current = [
+        json.loads(p.read_text()) for p in FIXTURES if f"fixtures/{p.name}" not in superseded
+    ]
+    for name, reason in superseded.items():
+        assert reason, f"{name}: say why its walk was wrong"
+        old = json.loads((HERE / name).read_text())
+        assert not _walk_matches(old), f"{name} is listed as superseded but still reproduces"
+        assert any(c["query"] == old["query"] for c in current), f"{name} has no successor"
 
 
 def test_link_reproduces_its_walk(fixture):
+    if f"fixtures/{fixture['name']}" in _superseded():
+        assert not _walk_matches(fixture)
+        return
     decoded = decode(fixture["query"])
     assert decoded.ok, decoded.problems
     result = run(decoded.config)
