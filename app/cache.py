@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
@@ -64,6 +65,10 @@ class LRU(Generic[K, V]):
         if value is None:
             value = self.put(key, make())
         return value
+
+    def pop(self, key: K) -> None:
+        with self._lock:
+            self._data.pop(key, None)
 
     def clear(self) -> None:
         with self._lock:
@@ -137,11 +142,40 @@ def link_store() -> LinkStore:
     return store
 
 
+# The short-link id of a canonical query, by store: (id or None, when it was looked up). A stored
+# link is never removed or changed, so an id found stays right for good. "Not stored" can go
+# stale when another process stores the query: this process forgets it on its own POST /s
+# (``forget_short_link``), and other instances' answers are trusted for NO_LINK_TTL seconds at
+# most (a share panel may offer "Short link" for that long after another worker made one;
+# making it again gives the same id).
+NO_LINK_TTL = 5.0
+_short_ids: LRU[tuple[int, str], tuple[str | None, float]] = LRU(4 * STATE_CACHE_SIZE)
+
+
+def short_link_id(query: str) -> str | None:
+    """``app.linkstore.existing_id(link_store(), query)``, remembered (see ``_short_ids``)."""
+    store = link_store()
+    key = (id(store), query)
+    entry = _short_ids.get(key)
+    now = time.monotonic()
+    if entry is not None and (entry[0] is not None or now - entry[1] < NO_LINK_TTL):
+        return entry[0]
+    link_id = existing_id(store, query)
+    _short_ids.put(key, (link_id, now))
+    return link_id
+
+
+def forget_short_link(query: str) -> None:
+    """Called when this process stores ``query`` (POST /s): look it up again next time."""
+    _short_ids.pop((id(link_store()), query))
+
+
 def stored_short_link(query: str, link: str | None = None) -> str | None:
     """The short link already stored for ``query`` (never writes), printed with the host of
-    ``link``: what ``app.routes.sharing.short_link_for`` answers, through the cached store.
-    The explorer passes it to partials/share.html under that name."""
-    link_id = existing_id(link_store(), query)
+    ``link``: what ``app.routes.sharing.short_link_for`` answers, through the cached store and
+    the cached lookup (``short_link_id``). The explorer passes it to partials/share.html under
+    that name."""
+    link_id = short_link_id(query)
     if link_id is None:
         return None
     base = link.split("/?", 1)[0] if link and "/?" in link else ""
@@ -156,6 +190,7 @@ def clear() -> None:
     _decoded.clear()
     _states.clear()
     _queries.clear()
+    _short_ids.clear()
 
 
 def stats() -> dict[str, tuple[int, int]]:

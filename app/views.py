@@ -4,7 +4,7 @@ the templates. Presentation only; every architectural answer comes from ``model`
 from __future__ import annotations
 
 from dataclasses import fields as dc_fields
-from functools import cache
+from functools import cache, lru_cache
 from typing import get_args, get_type_hints
 
 from markupsafe import Markup, escape
@@ -23,7 +23,7 @@ from model.edits import (
     register_layout,
 )
 from model.fields import Layout
-from model.linux import linux_view
+from model.linux import _s2_levels, linux_view
 from model.walker import StageWalk, WalkResult
 
 MASK64 = (1 << 64) - 1
@@ -55,6 +55,7 @@ def bit_range(hi: int, lo: int) -> str:
     return f"[{hi}]" if hi == lo else f"[{hi}:{lo}]"
 
 
+@lru_cache(maxsize=4096)
 def slug_id(text: str) -> str:
     return "".join(c if c.isalnum() or c in "-_" else "-" for c in text)
 
@@ -406,12 +407,22 @@ def address_view(config: Configuration, result: WalkResult) -> dict | None:
         "name": name,
         "value": hexv(address),
         "segments": segments,
-        "strip": render_strip(name, segments),
+        "strip": _STRIPS.get_or_make(
+            (
+                name,
+                address,
+                tuple((s["role"], s["label"], s["range"], s["note"]) for s in segments),
+            ),
+            lambda: render_strip(name, segments),
+        ),
         "granule": params.granule_kb,
         "iasize": params.iasize,
         "start_level": params.start_level,
         "params": params_rows(params),
     }
+
+
+_STRIPS: LRU[tuple, Markup] = LRU(1024)
 
 
 def render_strip(name: str, segments: list[dict]) -> Markup:
@@ -801,6 +812,33 @@ def summary_view(config: Configuration, result: WalkResult) -> dict:
     }
 
 
+_LINUX: LRU[tuple, dict] = LRU(256)
+
+
+def _linux_params_key(p) -> tuple | None:
+    # What model.linux reads of a stage's parameters (``_stage1_facts``, ``_stage2_facts``).
+    if p is None:
+        return None
+    return (p.granule_kb, p.iasize, p.start_level, p.oa_bits, p.ds, p.concatenated_tables)
+
+
+def cached_linux_view(config: Configuration, result: WalkResult) -> dict:
+    """``model.linux.linux_view``, remembered by what it reads: the regime, the parameters of
+    each stage and the stage-2 leaf (a bit click rarely changes any of them). The dict is
+    shared between views and must not be modified."""
+    s2_leaf = None
+    if result.params.get("s2") is not None:
+        s2_leaf = tuple((lr.level, lr.kind) for lr in _s2_levels(result))
+    key = (
+        config.regime,
+        _linux_params_key(result.params.get("s1")),
+        _linux_params_key(result.params.get("s2")),
+        result.s2_final is not None,
+        s2_leaf,
+    )
+    return _LINUX.get_or_make(key, lambda: linux_view(config, result))
+
+
 def explorer_view(
     config: Configuration,
     result: WalkResult,
@@ -829,7 +867,7 @@ def explorer_view(
         "choices": choices_view(config, result, errors),
         "walk": walk_view(config, result, errors, typed),
         "summary": summary_view(config, result),
-        "linux": linux_view(config, result),
+        "linux": cached_linux_view(config, result),
         "status": status_text(config, result),
         "errors": errors,
         "form_errors": [errors[k] for k in ("flip", "act", "load") if k in errors],
@@ -867,8 +905,23 @@ def _invalid_attrs(id_: str, message: str) -> str:
 OOB = ' hx-swap-oob="true"'
 
 
+_CARDS: LRU[tuple[int, bool], tuple[dict, Markup]] = LRU(512)
+
+
 def render_card(c: dict, oob: bool = False) -> Markup:
-    """One walk card (``card_view``): the descriptor read, its editor and decoded fields."""
+    """One walk card (``card_view``): the descriptor read, its editor and decoded fields.
+    Remembered by the identity of the card dict: the cards of a cached state's view are never
+    modified (the entry keeps the dict alive, so its id is not reused while remembered)."""
+    key = (id(c), oob)
+    entry = _CARDS.get(key)
+    if entry is not None and entry[0] is c:
+        return entry[1]
+    html = _render_card(c, oob)
+    _CARDS.put(key, (c, html))
+    return html
+
+
+def _render_card(c: dict, oob: bool = False) -> Markup:
     e = escape
     cid = e(c["id"])
     out = [
@@ -1129,3 +1182,60 @@ def render_walk_oa(w: dict, oob: bool = False) -> Markup:
         out.append(f"      <p>PAR_EL1 <code>{e(w['par'])}</code></p>\n    </div>\n  </section>\n")
     out.append("</div>")
     return Markup("".join(out))
+
+
+def render_share_update(share: dict, short_link: str | None) -> Markup:
+    """partials/share.html with ``share_part == "update"``: the share panel's parts that name
+    the state (link, short-link slot, twin links), each out of band. Built in Python because
+    every click sends it; the same markup as the template's macros."""
+    e = escape
+    query = e(share["query"])
+    txt = e(share["txt_url"])
+    if short_link:
+        slot = (
+            '\n  <label for="share-short-link">Short link</label>\n'
+            '  <input id="share-short-link" class="share-url" type="text" readonly '
+            f'value="{e(short_link)}">\n'
+            '  <button type="button" class="copy-button" data-copy-target="#share-short-link">'
+            "Copy</button>"
+        )
+    else:
+        slot = (
+            '\n  <form class="share-short-form" method="post" action="/s"\n'
+            '        hx-post="/s" hx-target="#share-short" hx-swap="outerHTML">\n'
+            f'    <input type="hidden" name="query" value="{query}">\n'
+            '    <button type="submit">Short link</button>\n'
+            '    <span class="share-hint">for 72-column mail: stores this state and gives a '
+            "/s/&hellip; link</span>\n  </form>"
+        )
+    return Markup(
+        f'<input id="share-link" class="share-url" type="text" readonly value="{e(share["link"])}"'
+        f"{OOB}>\n"
+        f'<div class="share-row share-short" id="share-short"{OOB}>{slot}\n</div>\n'
+        f'<div class="share-row share-twins" id="share-twins"{OOB}>\n'
+        f'    <a href="{txt}" type="text/plain">Plain-text walk (.txt)</a>\n'
+        f'    <button type="button" class="copy-button" data-copy-url="{txt}">Copy text</button>\n'
+        f'    <a href="{e(share["json_url"])}" type="application/json">JSON (.json)</a>\n'
+        "  </div>"
+    )
+
+
+def render_summary(view: dict) -> Markup:
+    """partials/summary.html, out of band (every click sends it)."""
+    s = view["summary"]
+    ok = "ok" if s["ok"] else "bad"
+    badge = "✓ translates" if s["ok"] else "✗ faults"
+    output = ' <a href="#oa-title">Output</a>' if view["walk"]["oa"] else ""
+    return Markup(
+        f'<div id="summary" class="summary {ok}"{OOB}>\n'
+        f'  <span class="badge {ok}">{badge}</span>\n'
+        f'  <span class="sum-walk"><code>{escape(s["input"])}</code> → '
+        f'<strong>{escape(s["outcome"])}</strong> <span class="sum-code">{escape(s["code"])}'
+        "</span></span>\n"
+        '  <span class="sum-links">\n'
+        '    <button type="button" class="copy-button" data-copy-target="#share-link">'
+        "Copy link</button>\n"
+        '    <a href="#share-panel">Share</a> <a href="#registers">Registers</a> '
+        f'<a href="#walk">Walk</a>{output}\n'
+        "  </span>\n</div>"
+    )

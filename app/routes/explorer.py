@@ -27,6 +27,8 @@ from app.views import (
     render_card,
     render_register,
     render_register_update,
+    render_share_update,
+    render_summary,
     render_walk_oa,
 )
 from model.configs import Configuration
@@ -60,6 +62,8 @@ templates.env.globals["render_register"] = lambda r, oob=False: render_register(
 )
 templates.env.globals["render_register_update"] = render_register_update
 templates.env.globals["render_walk_oa"] = render_walk_oa
+templates.env.globals["render_share_update"] = render_share_update
+templates.env.globals["render_summary"] = render_summary
 
 
 def _base_url(request: Request) -> str:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse
 
+from app.cache import forget_short_link
 from app.errors import SafeJSONResponse
 from app.linkstore import ID_RE, default_store, existing_id
 from app.settings import public_base
@@ -199,6 +200,7 @@ def make_short_link(request: Request, query: str = Form(..., max_length=16_384))
             )
         return _page(request, 400, "Link not stored", [message])
     link_id = default_store().put(canonical)
+    forget_short_link(canonical)  # the explorer's cached "not stored yet" (app/cache.py)
     if not is_htmx(request):
         return RedirectResponse(f"/s/{link_id}/info", status_code=303)
     share = share_context(request, canonical, short_url(base_url(request), link_id))
