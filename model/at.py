@@ -49,33 +49,25 @@ def at_plan(op: str, regs: Mapping[str, int]) -> dict:
     host = bool(e2h and tge)
     kind = "write" if op.endswith("w") else "read"
     notes = []
-    if op.startswith("s1e2"):
-        regime = Regime.EL20 if e2h else Regime.EL2
-        el, sctlr = 2, "SCTLR_EL2"
-        s1_on = bool(SCTLR.get(int(regs.get(sctlr, 0)), "M"))
+
+    def el2_regime(regime: Regime, el: int) -> dict:
+        """EL2 and EL2&0 walks: SCTLR_EL2.M enables them; stage 2 never applies."""
         return {
             "regime": regime,
             "access": Access(el, kind),
-            "s1_enabled": s1_on,
+            "s1_enabled": bool(SCTLR.get(int(regs.get("SCTLR_EL2", 0)), "M")),
             "s2_tables": False,
             "s2_final": False,
             "notes": notes,
         }
+
+    if op.startswith("s1e2"):
+        return el2_regime(Regime.EL20 if e2h else Regime.EL2, 2)
     unpriv = op.endswith(("e0r", "e0w"))
     two_stage = op.startswith("s12")
     if host:
-        regime, sctlr = Regime.EL20, "SCTLR_EL2"
-        el = 0 if unpriv else 2
         notes.append("{E2H,TGE}={1,1}: the EL2&0 regime is used and stage 2 is ignored")
-        s1_on = bool(SCTLR.get(int(regs.get(sctlr, 0)), "M"))
-        return {
-            "regime": regime,
-            "access": Access(el, kind),
-            "s1_enabled": s1_on,
-            "s2_tables": False,
-            "s2_final": False,
-            "notes": notes,
-        }
+        return el2_regime(Regime.EL20, 0 if unpriv else 2)
     el = 0 if unpriv else 1
     s1_on = bool(SCTLR.get(int(regs.get("SCTLR_EL1", 0)), "M"))
     if tge:
