@@ -114,7 +114,10 @@ def decode_cached(query: str) -> Decoded:
 
 def state_of(config: Configuration, query: str | None = None) -> State:
     """The cached state of ``config`` (walked on a miss)."""
-    query = query_of(config) if query is None else query
+    if query is None:
+        query = query_of(config)
+    else:
+        _queries.put(id(config), (config, query))  # the next click starts from this object
     state = _states.get(query)
     if state is None:
         state = _states.put(query, State(query, config, run(config)))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import fields as dc_fields
 from functools import cache, lru_cache
+from html import escape as _html_escape
 from typing import get_args, get_type_hints
 
 from markupsafe import Markup, escape
@@ -23,6 +24,7 @@ from model.edits import (
     register_layout,
 )
 from model.fields import Layout
+from model.geometry import FINAL_LEVEL
 from model.linux import _s2_levels, linux_view
 from model.walker import StageWalk, WalkResult
 
@@ -47,6 +49,16 @@ CHOICE_TITLES = {
 }
 
 
+def esc(value) -> str:
+    """Text made safe for HTML content and attribute values (``& < > " '``); ``Markup`` is
+    already safe and passes as it is. The hot renderers use this rather than
+    ``markupsafe.escape``, which wraps every result in a new ``Markup`` (about three times
+    the cost, and a click escapes a few hundred values)."""
+    if isinstance(value, Markup):
+        return value
+    return _html_escape(str(value))
+
+
 def hexv(value: int | None) -> str:
     return "—" if value is None else f"{value:#x}"
 
@@ -63,89 +75,90 @@ def slug_id(text: str) -> str:
 # -- bit grids --------------------------------------------------------------------------------
 
 
-def bit_groups(
-    layout: Layout, value: int, flip: str, id_prefix: str, compact: bool = False
-) -> list[dict]:
-    """The field groups of a 64-bit grid, high bit first; gaps become unnamed groups.
-    ``id_prefix`` names the help entries (``<id_prefix>-h-<field>``) the groups point to."""
-    groups: list[dict] = []
+# A grid's markup is fixed by its layout, labels and the control it flips; only the pressed
+# state of each bit and the value shown in each field's label follow the register or descriptor
+# value. A plan holds the fixed strings once per layout and labels; rendering a value joins
+# them. The control name (``r.tcr_el1``, ``m.0x…``) is written as a placeholder and put in with
+# one ``str.replace``, so every descriptor address shares one plan.
+_FLIP_SLOT = "\x00"
 
-    def bits(hi: int, lo: int) -> list[tuple[int, int]]:
-        return [(b, (value >> b) & 1) for b in range(hi, lo - 1, -1)]
 
-    top = layout.width - 1
-    for spec in layout.fields:
-        if spec.hi < top and not compact:
-            groups.append(_gap(top, spec.hi + 1, bits))
-        v = spec.extract(value)
-        groups.append(
-            {
-                "name": spec.name,
-                "range": bit_range(spec.hi, spec.lo),
-                "value": v,
-                "value_text": str(v) if spec.width == 1 else hexv(v),
-                "meaning": spec.meaning(v),
-                "summary": spec.summary,
-                "help_id": f"{id_prefix}-h-{slug_id(spec.name)}",
-                "kind": spec.kind,
-                "address": spec.kind == "address" or spec.name.startswith(("OA", "NLTA")),
-                "bits": bits(spec.hi, spec.lo),
-            }
+class GridPlan:
+    """The fixed strings of one bit grid: ``head``, then per field group the text before its
+    value (``pre``), the field whose value the label shows (``None`` for gaps), the text up to
+    the buttons (``mid``) and per bit ``(bit, markup when 0, markup when 1)``."""
+
+    __slots__ = ("head", "groups")
+
+    def __init__(self, layout: Layout, id_prefix: str, label: str, cls: str, compact: bool):
+        self.head = f'<div class="bitgrid {escape(cls)}" role="group" aria-label="{escape(label)}">'
+        self.groups: list[tuple[str, tuple[int, int, bool] | None, str, tuple]] = []
+        top = layout.width - 1
+        for spec in layout.fields:
+            if spec.hi < top and not compact:
+                self._group("", top, spec.hi + 1, None, "", "gap", False)
+            address = spec.kind == "address" or spec.name.startswith(("OA", "NLTA"))
+            shown = (spec.lo, (1 << spec.width) - 1, spec.width == 1)
+            help_id = f"{id_prefix}-h-{slug_id(spec.name)}"
+            self._group(spec.name, spec.hi, spec.lo, shown, help_id, spec.kind, address)
+            top = spec.lo - 1
+        if top >= 0 and not compact:
+            self._group("", top, 0, None, "", "gap", False)
+
+    def _group(self, name, hi, lo, shown, help_id, kind, address) -> None:
+        n = hi - lo + 1
+        classes = f"fg k-{kind}" + (" addr" if address else "")
+        classes += " w1" if n == 1 else " wide" if n > 16 else ""
+        # The label reads "<field> [hi:lo] = <value>"; the value is the only part that varies
+        # and is a number (decimal or 0x-hex), so it needs no escaping.
+        pre = f'<div class="{classes}" role="group" aria-label="{escape(name or "not described")}'
+        pre += f" {bit_range(hi, lo)}"
+        described = f' aria-describedby="{escape(help_id)}"' if help_id else ""
+        mid = (
+            f'"{described}><span class="fl" aria-hidden="true">'
+            f'<span class="fn">{escape(name or "·")}</span>'
+            f' <span class="fr">{bit_range(hi, lo)}</span></span><span class="bits">'
         )
-        top = spec.lo - 1
-    if top >= 0 and not compact:
-        groups.append(_gap(top, 0, bits))
-    return [{"flip": flip, **g} for g in groups]
-
-
-def _gap(hi: int, lo: int, bits) -> dict:
-    return {
-        "name": "",
-        "range": bit_range(hi, lo),
-        "value": 0,
-        "value_text": "",
-        "meaning": "not described by the model",
-        "summary": "",
-        "help_id": "",
-        "kind": "gap",
-        "address": False,
-        "bits": bits(hi, lo),
-    }
-
-
-def render_bitgrid(groups: list[dict], label: str, cls: str = "") -> Markup:
-    """The HTML of a bit grid: one ``<button aria-pressed>`` per bit, grouped and labelled by
-    field (what the ``bitgrid`` macro in partials/macros.html writes, built in Python because
-    a click re-renders several 64-bit grids)."""
-    out = [f'<div class="bitgrid {escape(cls)}" role="group" aria-label="{escape(label)}">']
-    for g in groups:
-        n = len(g["bits"])
-        classes = f"fg k-{g['kind']}"
-        if g["address"]:
-            classes += " addr"
-        if n == 1:
-            classes += " w1"
-        elif n > 16:
-            classes += " wide"
-        name = g["name"]
-        aria = f"{name or 'not described'} {g['range']}"
-        if name:
-            aria += f" = {g['value_text']}"
-        described = f' aria-describedby="{g["help_id"]}"' if g["help_id"] else ""
-        flip = escape(g["flip"])
-        buttons = "".join(
-            f'<button name="flip" value="{flip}:{b}" '
-            f'aria-pressed="{"true" if on else "false"}" aria-label="bit {b}">{on}</button>'
-            for b, on in g["bits"]
+        bits = tuple(
+            (
+                b,
+                f'<button name="flip" value="{_FLIP_SLOT}:{b}" aria-pressed="false" '
+                f'aria-label="bit {b}">0</button>',
+                f'<button name="flip" value="{_FLIP_SLOT}:{b}" aria-pressed="true" '
+                f'aria-label="bit {b}">1</button>',
+            )
+            for b in range(hi, lo - 1, -1)
         )
-        out.append(
-            f'<div class="{classes}" role="group" aria-label="{escape(aria)}"{described}>'
-            f'<span class="fl" aria-hidden="true"><span class="fn">{escape(name or "·")}</span>'
-            f' <span class="fr">{g["range"]}</span></span>'
-            f'<span class="bits">{buttons}</span></div>'
-        )
-    out.append("</div>")
-    return Markup("".join(out))
+        self.groups.append((pre, shown if name else None, mid, bits))
+
+    def render(self, value: int, flip: str) -> Markup:
+        out = [self.head]
+        append = out.append
+        for pre, shown, mid, bits in self.groups:
+            append(pre)
+            if shown is not None:
+                lo, mask, one_bit = shown
+                v = (value >> lo) & mask
+                append(f" = {v}" if one_bit else f" = {v:#x}")
+            append(mid)
+            for b, off, on in bits:
+                append(on if (value >> b) & 1 else off)
+            append("</span></div>")
+        append("</div>")
+        return Markup("".join(out).replace(_FLIP_SLOT, esc(flip)))
+
+
+_PLANS: dict[tuple, GridPlan] = {}
+
+
+def grid_plan(layout: Layout, id_prefix: str, label: str, cls: str, compact: bool) -> GridPlan:
+    """One plan per layout and labels (a bounded set: the model's layouts times the page's
+    registers and levels)."""
+    key = (layout.name, id_prefix, label, cls, compact)
+    plan = _PLANS.get(key)
+    if plan is None:
+        plan = _PLANS[key] = GridPlan(layout, id_prefix, label, cls, compact)
+    return plan
 
 
 _GRIDS: LRU[tuple, Markup] = LRU(4096)
@@ -160,11 +173,14 @@ def bit_grid(
     cls: str = "",
     compact: bool = False,
 ) -> Markup:
-    """``render_bitgrid(bit_groups(...))``, remembered: a click changes one or two grids."""
+    """A 64-bit grid: one ``<button aria-pressed>`` per bit, grouped and labelled by field
+    (gaps between fields become unnamed groups); remembered, as a click changes one or two."""
     key = (layout.name, value, flip, id_prefix, label, cls, compact)
-    return _GRIDS.get_or_make(
-        key, lambda: render_bitgrid(bit_groups(layout, value, flip, id_prefix, compact), label, cls)
-    )
+    html = _GRIDS.get(key)
+    if html is None:
+        html = grid_plan(layout, id_prefix, label, cls, compact).render(value, flip)
+        _GRIDS.put(key, html)
+    return html
 
 
 _HELP: LRU[tuple, list] = LRU(256)
@@ -219,15 +235,20 @@ def register_view(
     value = int(config.registers.get(name, 0)) & MASK64
     layout = register_layout(name, config.regime, result.params)
     mine = [k for k in (*errors, *typed) if k == f"r.{param}" or k.startswith(f"f.{param}.")]
-    if mine:
-        core = _register_core(name, layout, value, errors, typed)
-    else:
-        core = _REGISTERS.get_or_make(
-            (name, layout.name, value), lambda: _register_core(name, layout, value, {}, {})
-        )
     preset = CONFIG_PRESETS.get(config.slug)
     edited = preset is not None and value != int(preset.registers.get(name, 0)) & MASK64
-    return {**core, "open": name in OPEN_REGISTERS or edited or bool(mine), "edited": edited}
+    if mine:
+        core = _register_core(name, layout, value, errors, typed)
+        return {**core, "open": True, "edited": edited}
+    # Shared between states (and so compared by identity when a click leaves it alone).
+    return _REGISTERS.get_or_make(
+        (name, layout.name, value, edited),
+        lambda: {
+            **_register_core(name, layout, value, {}, {}),
+            "open": name in OPEN_REGISTERS or edited,
+            "edited": edited,
+        },
+    )
 
 
 def _register_core(name: str, layout: Layout, value: int, errors: dict, typed: dict) -> dict:
@@ -387,42 +408,46 @@ def address_view(config: Configuration, result: WalkResult) -> dict | None:
     if leaf is not None and result.levels and result.levels[-1].kind != "block":
         leaf = None
     address = result.input_address
+    name = "IPA" if result.regime == Regime.STAGE2.value else "VA"
+    layout = tuple(
+        (seg.role, seg.label, seg.hi, seg.lo, seg.note) for seg in address_segments(params, leaf)
+    )
+    rows = tuple(params_rows(params))
+    key = (name, address, layout, rows, params.granule_kb, params.iasize, params.start_level)
+    return _ADDRESSES.get_or_make(key, lambda: _address_view(name, address, layout, rows, params))
+
+
+# Shared between states: a click that leaves the input address and the walk's geometry alone
+# gets the same object (so the walk head compares equal by identity).
+_ADDRESSES: LRU[tuple, dict] = LRU(512)
+
+
+def _address_view(name: str, address: int, layout: tuple, rows: tuple, params) -> dict:
     segments = []
-    for seg in address_segments(params, leaf):
-        value = (address >> seg.lo) & ((1 << (seg.hi - seg.lo + 1)) - 1)
+    for role, label, hi, lo, note in layout:
+        value = (address >> lo) & ((1 << (hi - lo + 1)) - 1)
         segments.append(
             {
-                "role": seg.role,
-                "label": seg.label,
-                "range": bit_range(seg.hi, seg.lo),
+                "role": role,
+                "label": label,
+                "range": bit_range(hi, lo),
                 "value": hexv(value),
                 "decimal": value,
-                "note": seg.note,
-                "bits": [(b, (address >> b) & 1) for b in range(seg.hi, seg.lo - 1, -1)],
+                "note": note,
+                "bits": [(b, (address >> b) & 1) for b in range(hi, lo - 1, -1)],
                 "flip": "va",
             }
         )
-    name = "IPA" if result.regime == Regime.STAGE2.value else "VA"
     return {
         "name": name,
         "value": hexv(address),
         "segments": segments,
-        "strip": _STRIPS.get_or_make(
-            (
-                name,
-                address,
-                tuple((s["role"], s["label"], s["range"], s["note"]) for s in segments),
-            ),
-            lambda: render_strip(name, segments),
-        ),
+        "strip": render_strip(name, segments),
         "granule": params.granule_kb,
         "iasize": params.iasize,
         "start_level": params.start_level,
-        "params": params_rows(params),
+        "params": list(rows),
     }
-
-
-_STRIPS: LRU[tuple, Markup] = LRU(1024)
 
 
 def render_strip(name: str, segments: list[dict]) -> Markup:
@@ -516,7 +541,7 @@ def card_view(
         )
         if layout is not None
         else "",
-        "fields": _decoded_rows(layout, raw, read.fields) if layout is not None else [],
+        "fields_html": decoded_rows_html(layout, raw, read.fields) if layout is not None else "",
         "next_address": hexv(read.next_address) if read.next_address is not None else "",
         "output_address": hexv(read.output_address) if read.output_address is not None else "",
         "table_attrs": table_attrs_text(read.attributes),
@@ -525,20 +550,82 @@ def card_view(
     }
 
 
-_ROWS: LRU[tuple, list] = LRU(1024)
+_CARD_VIEWS: LRU[tuple, dict] = LRU(1024)
 
 
-def _decoded_rows(layout: Layout, raw: int, rows) -> list[dict]:
-    if not rows:
-        return []
-    return _ROWS.get_or_make(
-        (layout.name, raw),
-        lambda: [
-            {"name": n, "range": bit_range(hi, lo), "value": hexv(v), "meaning": m}
-            for n, hi, lo, v, m in rows
-            if not n.startswith("IGN") and not (n.startswith("RES") and v == 0)
-        ],
+def _nested_key(sw: StageWalk) -> tuple:
+    """What ``s2_rows`` shows of the stage-2 walk that translated a table address."""
+    f = sw.fault
+    return (
+        sw.params.input_address if sw.params else None,
+        sw.output_address,
+        tuple(
+            (r.level, r.index_hi, r.index_lo, r.index, r.desc_address, r.raw, r.kind, r.synthetic)
+            for r in sw.levels
+        ),
+        None
+        if f is None
+        else (f.kind, f.level, f.stage, f.s1ptw, f.fsc, f.fsc_name, f.message, f.fix, f.rule),
     )
+
+
+def card_key(ref: ReadRef, cpu: str, input_name: str) -> tuple | None:
+    """Everything ``card_view`` reads: the read's own results (and what its nested stage-2
+    walk shows), the parameters ``display_layout`` and ``quick_actions`` look at (format,
+    granule, DS) and the CPU (which block levels it allows). ``None``: not shareable."""
+    r, p = ref.read, ref.params
+    nested = None if r.s2 is None else _nested_key(r.s2)
+    key = (
+        r.stage, r.level, r.table_base, r.table_base_origin, r.index_hi, r.index_lo, r.index,
+        r.desc_address, r.desc_ipa, r.raw, r.kind, r.layout, r.next_address, r.output_address,
+        r.synthetic, tuple(r.attributes.items()),
+        p.desc_variant, p.granule_kb, p.ds, cpu, input_name, nested,
+    )  # fmt: skip
+    try:
+        hash(key)
+    except TypeError:
+        return None
+    return key
+
+
+def _shared_card_view(
+    ref: ReadRef, config: Configuration, errors: dict, typed: dict, input_name: str
+) -> dict:
+    """``card_view``, shared between states that read the same descriptor the same way: a
+    click rebuilds only the cards it changed, and unchanged cards stay the same object (so
+    their HTML is remembered and comparing views is cheap). Never for a view with errors or
+    typed values, whose cards show them."""
+    key = None if errors or typed else card_key(ref, config.cpu, input_name)
+    if key is None:
+        return card_view(ref, config, errors, typed, input_name)
+    return _CARD_VIEWS.get_or_make(key, lambda: card_view(ref, config, {}, {}, input_name))
+
+
+_ROWS_HTML: LRU[tuple, Markup] = LRU(1024)
+
+
+@lru_cache(maxsize=8192)
+def escaped(text: str) -> str:
+    """``escape`` for the model's own texts (field names, meanings): a finite set, so the
+    escaped form is remembered."""
+    return esc(text)
+
+
+def decoded_rows_html(layout: Layout, raw: int, rows) -> Markup:
+    """A descriptor's decoded-fields table rows (IGN fields and zero RES0 fields left out),
+    remembered per layout and value."""
+
+    def make() -> Markup:
+        return Markup(
+            "".join(
+                f'<tr><th scope="row">{escaped(n)}</th><td>{bit_range(hi, lo)}</td>'
+                f"<td><code>{v:#x}</code></td><td>{escaped(m)}</td></tr>"
+                for n, hi, lo, v, m in rows
+                if not n.startswith("IGN") and not (n.startswith("RES") and v == 0)
+            )
+        )
+
+    return _ROWS_HTML.get_or_make((layout.name, raw), make)
 
 
 def table_attrs_text(attributes: dict) -> str:
@@ -753,9 +840,9 @@ def walk_view(config: Configuration, result: WalkResult, errors: dict, typed: di
             layout = display_layout(ref.read, ref.params)
             layouts.setdefault(layout.name, layout)
         if ref.where == "main":
-            main.append(card_view(ref, config, errors, typed, input_name))
+            main.append(_shared_card_view(ref, config, errors, typed, input_name))
         elif ref.where == "final-s2":
-            final.append(card_view(ref, config, errors, typed, "IPA"))
+            final.append(_shared_card_view(ref, config, errors, typed, "IPA"))
     attrs = result.attrs
     fault = fault_view_of(result.fault) if result.fault else None
     address = address_view(config, result)
@@ -788,6 +875,16 @@ def walk_view(config: Configuration, result: WalkResult, errors: dict, typed: di
         "reads": result.descriptor_reads,
         "help": [layout_help(layout) for layout in layouts.values()],
     }
+
+
+# Levels -1 to 3: one walk (stage 1, or stage 2 alone) reads at most five descriptors, so the
+# page keeps five card slots and an edit that adds or removes levels swaps slots one by one.
+MAIN_SLOTS = FINAL_LEVEL + 2
+
+
+def card_slots(cards: list) -> int:
+    """How many ``slot-main-N`` list items the walk has (empty ones are hidden)."""
+    return max(MAIN_SLOTS, len(cards))
 
 
 def summary_view(config: Configuration, result: WalkResult) -> dict:
@@ -892,14 +989,13 @@ def _error_html(id_: str, message: str) -> str:
     if not message:
         return ""
     return (
-        f'<p class="err" id="{escape(id_)}-err"><span aria-hidden="true">⚠ </span>'
-        f"{escape(message)}</p>"
+        f'<p class="err" id="{esc(id_)}-err"><span aria-hidden="true">⚠ </span>{esc(message)}</p>'
     )
 
 
 def _invalid_attrs(id_: str, message: str) -> str:
     """partials/macros.html ``invalid``."""
-    return f' aria-invalid="true" aria-describedby="{escape(id_)}-err"' if message else ""
+    return f' aria-invalid="true" aria-describedby="{esc(id_)}-err"' if message else ""
 
 
 OOB = ' hx-swap-oob="true"'
@@ -922,7 +1018,7 @@ def render_card(c: dict, oob: bool = False) -> Markup:
 
 
 def _render_card(c: dict, oob: bool = False) -> Markup:
-    e = escape
+    e = esc
     cid = e(c["id"])
     out = [
         f'<article id="{cid}" class="card k-{e(c["kind"])}{" changed" if c["changed"] else ""}" '
@@ -1003,46 +1099,27 @@ def _render_card(c: dict, oob: bool = False) -> Markup:
                 f'  <div class="actions" role="group" aria-label="Quick actions for level '
                 f'{e(c["level"])}">\n    {buttons}\n  </div>\n'
             )
-        if c["fields"]:
+        if c["fields_html"]:
             out.append(
                 '  <details class="decoded"><summary>Decoded fields</summary>\n'
                 '    <table><thead><tr><th scope="col">Field</th><th scope="col">Bits</th>'
                 '<th scope="col">Value</th><th scope="col">Meaning</th></tr></thead>\n'
-                f"    <tbody>{_fields_rows(c['fields'])}</tbody></table>\n  </details>\n"
+                f"    <tbody>{c['fields_html']}</tbody></table>\n  </details>\n"
             )
     out.append("</article>")
     return Markup("".join(out))
 
 
-_FIELD_ROWS: LRU[int, tuple[list, str]] = LRU(1024)
-
-
-def _fields_rows(fields: list[dict]) -> str:
-    """The decoded-fields rows; the lists come from ``_ROWS`` (one object per layout and
-    value), so their HTML is remembered by identity (the entry keeps the list alive)."""
-    entry = _FIELD_ROWS.get(id(fields))
-    if entry is not None and entry[0] is fields:
-        return entry[1]
-    e = escape
-    html = "".join(
-        f'<tr><th scope="row">{e(f["name"])}</th><td>{e(f["range"])}</td>'
-        f"<td><code>{e(f['value'])}</code></td><td>{e(f['meaning'])}</td></tr>"
-        for f in fields
-    )
-    _FIELD_ROWS.put(id(fields), (fields, html))
-    return html
-
-
 def _described(id_: str, help_id: str, message: str) -> str:
     """A register field control's ``aria-describedby`` (its error first, when it has one)."""
     if message:
-        return f' aria-invalid="true" aria-describedby="{escape(id_)}-err {escape(help_id)}"'
-    return f' aria-describedby="{escape(help_id)}"'
+        return f' aria-invalid="true" aria-describedby="{esc(id_)}-err {esc(help_id)}"'
+    return f' aria-describedby="{esc(help_id)}"'
 
 
 def render_register_summary(r: dict, oob: bool = False) -> str:
     """A register's ``<summary>`` line: name, value, edited badge, key fields."""
-    e = escape
+    e = esc
     rid = e(r["id"])
     kf = "".join(f' <span class="kf">{e(k)}</span>' for k in r["key_fields"])
     badge = ' <span class="badge changed">✎ edited</span>' if r["edited"] else ""
@@ -1058,7 +1135,7 @@ def render_register_summary(r: dict, oob: bool = False) -> str:
 def render_register_body(r: dict, oob: bool = False) -> str:
     """What a bit click changes inside a register: its value box, bit grid and field controls
     (``<div id="reg-…-body">``); the field help after it stays as it is."""
-    e = escape
+    e = esc
     rid = e(r["id"])
     hid = r["hex_id"]
     out = [
@@ -1106,9 +1183,9 @@ def render_register(r: dict, field_help_html, oob: bool = False) -> Markup:
     ``field_help_html`` renders (and remembers) the help block of the register's layout."""
     help_html = field_help_html(r["field_help"], f"What each {r['name']} field does")
     return Markup(
-        f'<details id="{escape(r["id"])}" class="register{" edited" if r["edited"] else ""}"'
+        f'<details id="{esc(r["id"])}" class="register{" edited" if r["edited"] else ""}"'
         f"{' open' if r['open'] else ''}{OOB if oob else ''}>\n  "
-        f"{render_register_summary(r)}\n  {render_register_body(r)}\n  {escape(help_html)}\n"
+        f"{render_register_summary(r)}\n  {render_register_body(r)}\n  {esc(help_html)}\n"
         "</details>"
     )
 
@@ -1125,7 +1202,7 @@ def _yesno(flag) -> str:
 
 
 def _attr_table(caption: str, rows) -> str:
-    e = escape
+    e = esc
     body = "".join(f'<tr><th scope="row">{e(k)}</th><td>{e(v)}</td></tr>' for k, v in rows)
     return f'<table class="attrtable"><caption>{caption}</caption><tbody>{body}</tbody></table>'
 
@@ -1133,7 +1210,7 @@ def _attr_table(caption: str, rows) -> str:
 def render_walk_oa(w: dict, oob: bool = False) -> Markup:
     """The walk's output section (``<div id="walk-oa">``): the output address by source, the
     attributes, the permissions and PAR_EL1, from ``walk_view``."""
-    e = escape
+    e = esc
     out = [f'<div id="walk-oa"{OOB if oob else ""}>\n']
     oa = w["oa"]
     if oa:
@@ -1188,7 +1265,7 @@ def render_share_update(share: dict, short_link: str | None) -> Markup:
     """partials/share.html with ``share_part == "update"``: the share panel's parts that name
     the state (link, short-link slot, twin links), each out of band. Built in Python because
     every click sends it; the same markup as the template's macros."""
-    e = escape
+    e = esc
     query = e(share["query"])
     txt = e(share["txt_url"])
     if short_link:
@@ -1229,8 +1306,8 @@ def render_summary(view: dict) -> Markup:
     return Markup(
         f'<div id="summary" class="summary {ok}"{OOB}>\n'
         f'  <span class="badge {ok}">{badge}</span>\n'
-        f'  <span class="sum-walk"><code>{escape(s["input"])}</code> → '
-        f'<strong>{escape(s["outcome"])}</strong> <span class="sum-code">{escape(s["code"])}'
+        f'  <span class="sum-walk"><code>{esc(s["input"])}</code> → '
+        f'<strong>{esc(s["outcome"])}</strong> <span class="sum-code">{esc(s["code"])}'
         "</span></span>\n"
         '  <span class="sum-links">\n'
         '    <button type="button" class="copy-button" data-copy-target="#share-link">'

@@ -19,9 +19,20 @@ from markupsafe import Markup
 
 from app.cache import LRU, State, query_of, state_of, stored_short_link
 from app.edits import apply_form, is_edit
+from app.fragment import (
+    render_card_list,
+    render_choices,
+    render_fragment,
+    render_va_input,
+    render_walk_final,
+    render_walk_head,
+    render_walk_help,
+    render_walk_warnings,
+)
 from app.state import decode_params
 from app.templating import templates
 from app.views import (
+    card_slots,
     card_view,
     explorer_view,
     render_card,
@@ -55,15 +66,23 @@ def field_help_html(items: list, title: str = "Field help", help_id: str = "") -
     return html
 
 
-templates.env.globals["render_card"] = render_card
-templates.env.globals["field_help_html"] = field_help_html
-templates.env.globals["render_register"] = lambda r, oob=False: render_register(
-    r, field_help_html, oob
+templates.env.globals.update(
+    render_card=render_card,
+    render_card_list=render_card_list,
+    card_slots=card_slots,
+    field_help_html=field_help_html,
+    render_register=lambda r, oob=False: render_register(r, field_help_html, oob),
+    render_register_update=render_register_update,
+    render_walk_oa=render_walk_oa,
+    render_walk_head=render_walk_head,
+    render_walk_final=render_walk_final,
+    render_walk_warnings=render_walk_warnings,
+    render_walk_help=lambda w, oob=False: render_walk_help(w, field_help_html, oob),
+    render_choices=render_choices,
+    render_va_input=render_va_input,
+    render_share_update=render_share_update,
+    render_summary=render_summary,
 )
-templates.env.globals["render_register_update"] = render_register_update
-templates.env.globals["render_walk_oa"] = render_walk_oa
-templates.env.globals["render_share_update"] = render_share_update
-templates.env.globals["render_summary"] = render_summary
 
 
 def _base_url(request: Request) -> str:
@@ -92,12 +111,24 @@ def _page(request: Request, view: dict, status: int = 200) -> HTMLResponse:
     return templates.TemplateResponse(request, "explorer.html", context, status_code=status)
 
 
-def _fragment(request: Request, context: dict, status: int, headers: dict) -> HTMLResponse:
-    context["short_link_for"] = stored_short_link  # the share panel's lookup, store cached
-    response = templates.TemplateResponse(
-        request, "partials/fragment.html", context, status_code=status
+def _partial(name: str, view: dict) -> str:
+    """A partial template as an out-of-band region (for ``render_fragment``)."""
+    context = {"view": view, "oob": True, "short_link_for": stored_short_link}
+    return templates.env.get_template(name).render(context)
+
+
+def _fragment(view: dict, regions: dict, status: int, headers: dict, cards=()) -> HTMLResponse:
+    share = view["share"]
+    short_link = stored_short_link(share["query"], share["link"]) if regions.get("share") else None
+    html = render_fragment(
+        view,
+        regions,
+        cards=list(cards),
+        short_link=short_link,
+        template=_partial,
+        field_help_html=field_help_html,
     )
-    response.headers.update(headers)
+    response = HTMLResponse(html, status_code=status, headers=headers)
     response.headers["Vary"] = "HX-Request"
     return response
 
@@ -106,11 +137,14 @@ ALL_REGIONS = ("setup", "presets", "registers", "choices", "walk", "linux")
 # Walk regions that are replaced as a whole when their part of the view changed.
 WALK_PARTS = {
     "walk-head": ("ok", "fault", "address"),
-    "walk-final": ("final_cards", "final_fault", "ipa"),
     "walk-oa": ("oa", "attrs", "attrs_stages", "perms", "par"),
     "walk-warnings": ("warnings", "choices_used"),
     "walk-help": ("help",),
 }
+
+
+def _only_address_changed(old: dict, new: dict) -> bool:
+    return not old["errors"] and not new["errors"] and {**old, "va": new["va"]} == new
 
 
 def changed_regions(old: dict, new: dict, everything: bool = False) -> dict:
@@ -125,6 +159,10 @@ def changed_regions(old: dict, new: dict, everything: bool = False) -> dict:
     for name in ("setup", "presets", "choices", "linux"):
         if old[name] != new[name]:
             regions[name] = True
+    if regions.get("setup") and _only_address_changed(old["setup"], new["setup"]):
+        # An address bit click: the set-up bar differs only in its address box.
+        del regions["setup"]
+        regions["setup-va"] = True
     old_regs, new_regs = old["registers"], new["registers"]
     if [r["name"] for r in old_regs] != [r["name"] for r in new_regs]:
         regions["registers"] = True
@@ -138,15 +176,28 @@ def changed_regions(old: dict, new: dict, everything: bool = False) -> dict:
                 same_frame = same_frame and o["field_help"] is n["field_help"]
                 regions["register_part" if same_frame else "register"].add(n["param"])
     ow, nw = old["walk"], new["walk"]
-    if len(ow["cards"]) != len(nw["cards"]):
+    old_cards, new_cards = ow["cards"], nw["cards"]
+    if any(card_slots(ow[k]) != card_slots(nw[k]) for k in ("cards", "final_cards")):
         regions["walk"] = True
         return regions
     for region, keys in WALK_PARTS.items():
         if any(ow[k] != nw[k] for k in keys):
             regions[region] = True
-    pairs = enumerate(zip(ow["cards"], nw["cards"], strict=True))
-    regions["slots"] = {i for i, (o, n) in pairs if o != n}
+    final_head = (bool(ow["final_cards"] or ow["final_fault"]), ow["ipa"])
+    if final_head != (bool(nw["final_cards"] or nw["final_fault"]), nw["ipa"]):
+        regions["walk-final-head"] = True
+    regions["slots"] = _changed_slots(old_cards, new_cards)
+    regions["final_slots"] = _changed_slots(ow["final_cards"], nw["final_cards"])
     return regions
+
+
+def _changed_slots(old: list, new: list) -> set[int]:
+    """Card slots to send: a slot that only one side fills changed (it is emptied or filled)."""
+    return {
+        i
+        for i in range(max(len(old), len(new)))
+        if i >= len(old) or i >= len(new) or old[i] != new[i]
+    }
 
 
 @router.get("/", response_class=HTMLResponse, tags=["explorer"])
@@ -187,7 +238,7 @@ async def explorer(request: Request) -> Response:
             for ref in all_reads(result)
             if ref.where != "nested-s2" and f"m.{ref.read.desc_address or 0:#x}" in errors
         ]
-        return _fragment(request, {"view": view, "regions": regions, "cards": cards}, 422, {})
+        return _fragment(view, regions, 422, {}, cards)
 
     query = query_of(outcome.config)
     url = f"/?{query}"
@@ -196,6 +247,4 @@ async def explorer(request: Request) -> Response:
     old = _state_view(request, state_of(outcome.before))
     view = _state_view(request, state_of(outcome.config, query))
     regions = changed_regions(old, view, everything=outcome.loaded)
-    return _fragment(
-        request, {"view": view, "regions": regions, "cards": []}, 200, {"HX-Replace-Url": url}
-    )
+    return _fragment(view, regions, 200, {"HX-Replace-Url": url})

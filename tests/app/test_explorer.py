@@ -116,7 +116,11 @@ def test_htmx_bit_flip_answers_a_small_fragment(client):
     assert not (config.registers["TCR_EL1"] >> 59) & 1
     # DS=0 with T0SZ=12: the walk faults at set-up.
     assert "Translation fault" in body
-    assert 'id="walk"' in body and 'id="reg-tcr_el1"' in body
+    assert 'id="reg-tcr_el1"' in body
+    # The five level cards go: each slot is emptied, the walk section itself is not resent.
+    assert 'id="walk"' not in body and 'id="walk-head"' in body
+    for slot in range(5):
+        assert f'<li id="slot-main-{slot}" hidden hx-swap-oob="true"></li>' in body
     assert 'id="reg-mair_el1"' not in body  # unchanged registers are not sent
     assert 'id="setup"' not in body and 'id="registers"' not in body
     assert re.search(r'id="from" name="from" value="[^"]*" hx-swap-oob="true"', body)
@@ -148,7 +152,10 @@ def test_va_flip_and_field_edit(client):
     config = replaced_config(response)
     assert config.address == CONFIG_PRESETS["4k-52-lpa2"].address ^ (1 << 12)
     assert config.registers["TCR_EL1"] & 0x3F == 13
-    assert 'id="setup"' in response.text
+    # Only the address box of the set-up bar changed: it alone is swapped.
+    assert 'id="setup"' not in response.text
+    assert re.search(r'<input id="va" name="va" [^>]*value="0xf123456788abc"', response.text)
+    assert re.search(r'<input id="va" [^>]*hx-swap-oob="true">', response.text)
 
 
 def test_unchanged_controls_are_not_applied(client):

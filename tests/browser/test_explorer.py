@@ -118,6 +118,55 @@ def test_reload_of_the_address_bar_gives_the_same_view(page, server_url):
     assert page.js_errors == []
 
 
+# What the page shows, as a user and a screen reader meet it: the text of each region, every
+# bit button's pressed state, every control's value and which card slots are in use.
+PAGE_STATE_JS = """() => ({
+  text: ['#summary', '#setup', '#registers', '#walk', '#choices', '#linux-region']
+    .map(sel => document.querySelector(sel).innerText),
+  bits: [...document.querySelectorAll('button[name="flip"]')]
+    .map(b => b.value + '=' + b.getAttribute('aria-pressed') + ':' + b.textContent),
+  values: [...document.querySelectorAll('#explorer input, #explorer select')]
+    .map(i => i.name + '=' + i.value),
+  slots: [...document.querySelectorAll('li[id^="slot-"]')]
+    .map(li => li.id + (li.hidden ? ':empty' : ':' + li.firstElementChild.id)),
+})"""
+
+
+@pytest.mark.parametrize("slug", ["4k-52-lpa2", "s1-48-over-s2-52"])
+def test_clicked_page_equals_a_fresh_load_of_its_link(page, server_url, slug):
+    """A run of clicks (register, address and descriptor bits, levels coming and going) is
+    answered with out-of-band fragments; the page they leave must be the page its link
+    gives when loaded afresh."""
+    page.goto(f"{server_url}/?{encode(CONFIG_PRESETS[slug])}")
+    state = page.locator("#from").input_value()
+    tcr = "r.vtcr_el2" if slug.startswith("s2") else "r.tcr_el1"
+    clicks = [
+        "va:21",  # a new index at the last levels: new synthetic tables
+        f"{tcr}:59",  # DS off: levels go (or the walk faults at set-up)
+        f"{tcr}:59",  # and back: levels come again
+        "va:40",
+        "last:0",  # the last descriptor made invalid: a translation fault, a level less
+        "last:0",
+        "last:56",  # a software bit: only the value changes
+        "va:12",
+    ]
+    for control in clicks:
+        if control.startswith("last:"):
+            cards = page.locator("#cards-main .card input.hex")
+            name = cards.nth(cards.count() - 1).get_attribute("name")
+            control = name + control[4:]
+        button = page.locator(f'button[name="flip"][value="{control}"]')
+        if button.count() == 0:
+            continue  # the walk no longer shows that control
+        button.first.click()
+        state = wait_for_state(page, state)
+    clicked = page.evaluate(PAGE_STATE_JS)
+    assert page.url.endswith("/?" + state)
+    page.goto(page.url)
+    assert page.evaluate(PAGE_STATE_JS) == clicked
+    assert page.js_errors == []
+
+
 def test_keyboard_only_toggling_keeps_focus(page, server_url):
     page.goto(f"{server_url}/?{encode(LPA2)}")
     page.locator('button[name="flip"][value="r.tcr_el1:59"]').focus()

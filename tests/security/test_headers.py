@@ -1,6 +1,6 @@
 """Every kind of answer carries the hardening headers; pages carry no inline script or style;
-static files have versioned names and a year-long cache lifetime; answers are compressed when
-the client accepts gzip."""
+static files have versioned names and a year-long cache lifetime; answers are compressed with
+Brotli or gzip, whichever the client accepts (Brotli first)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import gzip
 import re
 from urllib.parse import urlencode
 
+import brotli
 import pytest
 from fastapi import FastAPI
 
@@ -21,7 +22,7 @@ from tests.security.asgi import Answer, call
 APP = create_app()
 START = encode(CONFIG_PRESETS["4k-52-lpa2"])
 HTMX = [(b"hx-request", b"true")]
-GZIP = [(b"accept-encoding", b"gzip, deflate, br")]
+BROWSER = [(b"accept-encoding", b"gzip, deflate, br")]
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -192,12 +193,34 @@ def test_static_files_are_versioned_and_cached_for_a_year(answers):
         ("/openapi.json", "", []),
     ],
 )
-def test_answers_are_gzipped_when_the_client_accepts_it(path, query, headers):
-    zipped = call(APP, "GET", path, query=query.encode(), headers=headers + GZIP)
-    assert zipped.status == 200
-    assert zipped.header("content-encoding") == "gzip", path
-    assert "accept-encoding" in (zipped.header("vary") or "").lower(), path
+@pytest.mark.parametrize(
+    "accept, coding, decompress",
+    [
+        ("gzip, deflate, br", "br", brotli.decompress),
+        ("gzip, deflate", "gzip", gzip.decompress),
+        ("br;q=0, gzip", "gzip", gzip.decompress),
+        ("*", "br", brotli.decompress),
+    ],
+)
+def test_answers_are_compressed_when_the_client_accepts_it(
+    path, query, headers, accept, coding, decompress
+):
+    accepts = [(b"accept-encoding", accept.encode())]
+    packed = call(APP, "GET", path, query=query.encode(), headers=headers + accepts)
+    assert packed.status == 200
+    assert packed.header("content-encoding") == coding, path
+    assert "accept-encoding" in (packed.header("vary") or "").lower(), path
     plain = call(APP, "GET", path, query=query.encode(), headers=headers)
     assert plain.header("content-encoding") is None
-    assert gzip.decompress(zipped.body) == plain.body
-    assert len(zipped.body) < len(plain.body)
+    assert decompress(packed.body) == plain.body
+    assert len(packed.body) < len(plain.body)
+    if packed.header("content-length") is not None:
+        assert int(packed.header("content-length")) == len(packed.body)
+
+
+def test_identity_only_clients_and_small_answers_are_not_compressed():
+    refused = [(b"accept-encoding", b"gzip;q=0, br;q=0")]
+    page = call(APP, "GET", "/", query=START.encode(), headers=refused)
+    assert page.status == 200 and page.header("content-encoding") is None
+    health = call(APP, "GET", "/healthz", headers=BROWSER)
+    assert health.header("content-encoding") is None
