@@ -86,7 +86,7 @@ _FLIP_SLOT = "\x00"
 class GridPlan:
     """The fixed strings of one bit grid: ``head``, then per field group the text before its
     value (``pre``), the field whose value the label shows (``None`` for gaps), the text up to
-    the buttons (``mid``) and per bit ``(bit, markup when 0, markup when 1)``."""
+    the buttons (``mid``) and the group's runs of buttons (see ``_button_run``)."""
 
     __slots__ = ("head", "groups")
 
@@ -119,33 +119,50 @@ class GridPlan:
             f'<span class="fn">{escape(name or "·")}</span>'
             f' <span class="fr">{bit_range(hi, lo)}</span></span><span class="bits">'
         )
-        bits = tuple(
-            (
-                b,
-                f'<button name="flip" value="{_FLIP_SLOT}:{b}" aria-pressed="false" '
-                f'aria-label="bit {b}">0</button>',
-                f'<button name="flip" value="{_FLIP_SLOT}:{b}" aria-pressed="true" '
-                f'aria-label="bit {b}">1</button>',
-            )
-            for b in range(hi, lo - 1, -1)
+        # The buttons in runs of up to four bits, each run as all its 16 pressed/unpressed
+        # variants: a value picks one string per run instead of testing every bit.
+        runs = tuple(
+            (run_lo, (1 << (run_hi - run_lo + 1)) - 1, _button_run(run_hi, run_lo))
+            for run_hi in range(hi, lo - 1, -_RUN)
+            for run_lo in [max(lo, run_hi - _RUN + 1)]
         )
-        self.groups.append((pre, shown if name else None, mid, bits))
+        self.groups.append((pre, shown if name else None, mid, runs))
 
     def render(self, value: int, flip: str) -> Markup:
         out = [self.head]
         append = out.append
-        for pre, shown, mid, bits in self.groups:
+        for pre, shown, mid, runs in self.groups:
             append(pre)
             if shown is not None:
                 lo, mask, one_bit = shown
                 v = (value >> lo) & mask
                 append(f" = {v}" if one_bit else f" = {v:#x}")
             append(mid)
-            for b, off, on in bits:
-                append(on if (value >> b) & 1 else off)
+            for run_lo, mask, variants in runs:
+                append(variants[(value >> run_lo) & mask])
             append("</span></div>")
         append("</div>")
         return Markup("".join(out).replace(_FLIP_SLOT, esc(flip)))
+
+
+_RUN = 4
+
+
+@cache
+def _button_run(hi: int, lo: int) -> tuple[str, ...]:
+    """The buttons of bits ``hi`` down to ``lo`` for every value of those bits (index = the
+    bits' value): ``aria-pressed`` and the shown digit follow each bit."""
+
+    def button(b: int, on: int) -> str:
+        return (
+            f'<button name="flip" value="{_FLIP_SLOT}:{b}" '
+            f'aria-pressed="{"true" if on else "false"}" aria-label="bit {b}">{on}</button>'
+        )
+
+    return tuple(
+        "".join(button(b, (v >> (b - lo)) & 1) for b in range(hi, lo - 1, -1))
+        for v in range(1 << (hi - lo + 1))
+    )
 
 
 _PLANS: dict[tuple, GridPlan] = {}
@@ -248,6 +265,30 @@ def register_view(
             "open": name in OPEN_REGISTERS or edited,
             "edited": edited,
         },
+    )
+
+
+_REGISTER_LISTS: LRU[tuple, list] = LRU(256)
+
+
+def registers_view(
+    config: Configuration, result: WalkResult, errors: dict, typed: dict
+) -> list[dict]:
+    """The regime's registers (``register_view`` each), the list shared between states with
+    the same register values, preset and register formats."""
+    names = regime_registers(config.regime, config.registers)
+    if errors or typed:
+        return [register_view(name, config, result, errors, typed) for name in names]
+    s1, s2 = result.params.get("s1"), result.params.get("s2")
+    key = (
+        config.regime,
+        config.slug,
+        bool(s1 and s1.ttbr_52bit),  # what ``register_layout`` reads of the walk
+        bool(s2 and s2.ttbr_52bit),
+        tuple((name, config.registers.get(name, 0)) for name in names),
+    )
+    return _REGISTER_LISTS.get_or_make(
+        key, lambda: [register_view(name, config, result, {}, {}) for name in names]
     )
 
 
@@ -434,15 +475,15 @@ def _address_view(name: str, address: int, layout: tuple, rows: tuple, params) -
                 "value": hexv(value),
                 "decimal": value,
                 "note": note,
-                "bits": [(b, (address >> b) & 1) for b in range(hi, lo - 1, -1)],
-                "flip": "va",
+                "hi": hi,
+                "lo": lo,
             }
         )
     return {
         "name": name,
         "value": hexv(address),
         "segments": segments,
-        "strip": render_strip(name, segments),
+        "strip": render_strip(name, address, segments),
         "granule": params.granule_kb,
         "iasize": params.iasize,
         "start_level": params.start_level,
@@ -450,26 +491,44 @@ def _address_view(name: str, address: int, layout: tuple, rows: tuple, params) -
     }
 
 
-def render_strip(name: str, segments: list[dict]) -> Markup:
+def render_strip(name: str, address: int, segments: list[dict]) -> Markup:
     """The input-address strip: one group per role, one ``<button aria-pressed>`` per bit."""
     out = [f'<div class="strip" role="group" aria-label="{name} bits by role">']
     for s in segments:
-        label = escape(s["label"])
-        note = f" · {escape(s['note'])}" if s["note"] else ""
+        label = esc(s["label"])
+        note = f" · {esc(s['note'])}" if s["note"] else ""
         head = f"{name}{s['range']} = {s['value']}"
+        hi, lo = s["hi"], s["lo"]
         buttons = "".join(
-            f'<button name="flip" value="va:{b}" '
-            f'aria-pressed="{"true" if on else "false"}" aria-label="bit {b}" '
-            f'title="{name} bit {b}">{on}</button>'
-            for b, on in s["bits"]
+            _address_run(name, top, bottom)[(address >> bottom) & ((1 << (top - bottom + 1)) - 1)]
+            for top in range(hi, lo - 1, -_RUN)
+            for bottom in [max(lo, top - _RUN + 1)]
         )
         out.append(
-            f'<div class="seg r-{escape(s["role"])}" role="group" aria-label="{label} {head}">'
+            f'<div class="seg r-{esc(s["role"])}" role="group" aria-label="{label} {head}">'
             f'<span class="sl" aria-hidden="true"><b>{label}</b> {head}{note}</span>'
             f'<span class="bits">{buttons}</span></div>'
         )
     out.append("</div>")
     return Markup("".join(out))
+
+
+@cache
+def _address_run(name: str, hi: int, lo: int) -> tuple[str, ...]:
+    """Address bits ``hi`` down to ``lo`` as buttons, for every value of those bits (as
+    ``_button_run`` for grids)."""
+
+    def button(b: int, on: int) -> str:
+        return (
+            f'<button name="flip" value="va:{b}" '
+            f'aria-pressed="{"true" if on else "false"}" aria-label="bit {b}" '
+            f'title="{name} bit {b}">{on}</button>'
+        )
+
+    return tuple(
+        "".join(button(b, (v >> (b - lo)) & 1) for b in range(hi, lo - 1, -1))
+        for v in range(1 << (hi - lo + 1))
+    )
 
 
 def params_rows(p) -> list[tuple[str, str]]:
@@ -957,10 +1016,7 @@ def explorer_view(
         else None,
         "setup": setup_view(config, errors, typed),
         "presets": presets_view(config),
-        "registers": [
-            register_view(name, config, result, errors, typed)
-            for name in regime_registers(config.regime, config.registers)
-        ],
+        "registers": registers_view(config, result, errors, typed),
         "choices": choices_view(config, result, errors),
         "walk": walk_view(config, result, errors, typed),
         "summary": summary_view(config, result),
