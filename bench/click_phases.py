@@ -1,0 +1,168 @@
+"""Where a bit click's server time goes: the steps of ``GET /`` for a click, timed one by one
+in this process (no HTTP, no middleware), over the same click chains as ``bench/service.py``.
+
+Run: python3 bench/click_phases.py [--clicks 60] [--rounds 4]
+
+Each step is the call the route makes (``app.routes.explorer.explorer``), in its order; the
+caches are emptied before each round and every click reaches a state not seen before, as in
+the service benchmark. CPU time per click, the best round of ``--rounds`` (the machine is
+shared: the best round is the least disturbed one). The last line is ``GET /healthz`` through
+the whole application in the same process, for scale.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+from urllib.parse import parse_qsl, urlsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+STEPS = (
+    "apply the edit (app.edits.apply_form)",
+    "name the new state, find the old view",
+    "walk (model, via app.cache.state_of)",
+    "build the view (app.views.explorer_view)",
+    "compare views (changed_regions)",
+    "short-link lookup",
+    "render the answer (app.fragment)",
+    "compress (Brotli)",
+)
+
+
+def clear_caches() -> None:
+    from app import cache, views
+    from app.cache import LRU
+
+    cache.clear()
+    for value in vars(views).values():
+        if isinstance(value, LRU):
+            value.clear()
+
+
+def time_clicks(chains, rounds: int) -> list[float]:
+    from app.cache import query_of, state_of, stored_short_link
+    from app.compression import compress
+    from app.edits import apply_form
+    from app.fragment import render_fragment
+    from app.routes import explorer as route
+    from app.views import explorer_view
+
+    forms = [
+        parse_qsl(urlsplit(target.decode()).query, keep_blank_values=True)
+        for chain in chains
+        for target, _, _ in chain
+    ]
+    base = "http://127.0.0.1:8000"
+    best = [float("inf")] * len(STEPS)
+    clock = time.process_time
+
+    def view_of(state) -> dict:
+        view = state.views.get(base)
+        if view is None:
+            view = explorer_view(state.config, state.result, base_url=base, query=state.query)
+            view["status_message"] = view["status"]
+            state.views[base] = view
+        return view
+
+    for _ in range(rounds):
+        clear_caches()
+        spent = [0.0] * len(STEPS)
+        for pairs in forms:
+            t0 = clock()
+            outcome = apply_form(pairs)
+            t1 = clock()
+            query = query_of(outcome.config)
+            old = view_of(state_of(outcome.before))
+            t2 = clock()
+            state = state_of(outcome.config, query)
+            t3 = clock()
+            view = view_of(state)
+            t4 = clock()
+            regions = route.changed_regions(old, view, everything=outcome.loaded)
+            t5 = clock()
+            short = stored_short_link(view["share"]["query"], view["share"]["link"])
+            t6 = clock()
+            html = render_fragment(
+                view,
+                regions,
+                cards=[],
+                short_link=short,
+                template=route._partial,
+                field_help_html=route.field_help_html,
+            )
+            t7 = clock()
+            compress("br", html.encode())
+            t8 = clock()
+            marks = (t0, t1, t2, t3, t4, t5, t6, t7, t8)
+            for i in range(len(STEPS)):
+                spent[i] += marks[i + 1] - marks[i]
+        best = [min(b, s / len(forms)) for b, s in zip(best, spent, strict=True)]
+    return best
+
+
+def time_healthz(rounds: int, requests: int = 2000) -> float:
+    from app.main import app
+
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "GET",
+        "scheme": "http",
+        "path": "/healthz",
+        "raw_path": b"/healthz",
+        "query_string": b"",
+        "root_path": "",
+        "headers": [(b"host", b"127.0.0.1:8000"), (b"accept-encoding", b"gzip, deflate, br")],
+        "client": ("127.0.0.1", 50000),
+        "server": ("127.0.0.1", 8000),
+    }
+
+    async def receive():
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message):
+        pass
+
+    async def run() -> float:
+        best = float("inf")
+        for _ in range(rounds):
+            start = time.process_time()
+            for _ in range(requests):
+                await app(dict(scope), receive, send)
+            best = min(best, (time.process_time() - start) / requests)
+        return best
+
+    return asyncio.run(run())
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--clicks", type=int, default=60, help="clicks per preset chain")
+    parser.add_argument("--rounds", type=int, default=4)
+    args = parser.parse_args(argv)
+    os.environ.setdefault("LPA2_DATA_DIR", tempfile.mkdtemp(prefix="lpa2-phases-"))
+    from bench.service import build_chains
+
+    chains = build_chains(args.clicks)
+    steps = time_clicks(chains, args.rounds)
+    clicks = sum(len(chain) for chain in chains)
+    print(f"{clicks} distinct bit clicks ({len(chains)} presets), CPU time per click, best of "
+          f"{args.rounds} rounds:")  # fmt: skip
+    for name, seconds in zip(STEPS, steps, strict=True):
+        print(f"  {name:42s} {seconds * 1e6:7.0f} us")
+    print(f"  {'total':42s} {sum(steps) * 1e6:7.0f} us")
+    healthz = time_healthz(args.rounds)
+    print(f"GET /healthz through the whole app, same process: {healthz * 1e6:.0f} us")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
