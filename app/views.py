@@ -377,7 +377,18 @@ def key_fields(layout: Layout, value: int, limit: int = 5) -> list[str]:
 # -- setup, presets, choices ------------------------------------------------------------------
 
 
+_SETUPS: LRU[tuple, dict] = LRU(256)
+_CHOICES: LRU[tuple, list] = LRU(256)
+
+
 def setup_view(config: Configuration, errors: dict, typed: dict) -> dict:
+    if errors or typed:
+        return _setup_view(config, errors, typed)
+    key = (config.regime, config.cpu, config.access, config.address)
+    return _SETUPS.get_or_make(key, lambda: _setup_view(config, {}, {}))
+
+
+def _setup_view(config: Configuration, errors: dict, typed: dict) -> dict:
     return {
         "regimes": list(REGIME_LABELS.items()),
         "regime": config.regime,
@@ -413,6 +424,15 @@ def _choice_specs() -> tuple[tuple[str, tuple[str, ...]], ...]:
 
 
 def choices_view(config: Configuration, result: WalkResult, errors: dict) -> list[dict]:
+    """The IMPLEMENTATION DEFINED choices and which of them the walk used (shared between
+    states with the same choices and uses when nothing is in error)."""
+    if errors:
+        return _choices_view(config, result, errors)
+    key = (config.choices, tuple(sorted(result.choices_used)))
+    return _CHOICES.get_or_make(key, lambda: _choices_view(config, result, {}))
+
+
+def _choices_view(config: Configuration, result: WalkResult, errors: dict) -> list[dict]:
     out = []
     for name, options in _choice_specs():
         value = getattr(config.choices, name)
@@ -672,19 +692,46 @@ def escaped(text: str) -> str:
 
 def decoded_rows_html(layout: Layout, raw: int, rows) -> Markup:
     """A descriptor's decoded-fields table rows (IGN fields and zero RES0 fields left out),
-    remembered per layout and value."""
+    remembered per layout and value. ``rows`` is what the walker decoded (``Layout.rows``):
+    empty when it did not decode the descriptor (invalid, reserved), and then so is this."""
+    if not rows:
+        return Markup("")
+    return _ROWS_HTML.get_or_make((layout.name, raw), lambda: _rows_plan(layout).render(raw))
 
-    def make() -> Markup:
-        return Markup(
-            "".join(
-                f'<tr><th scope="row">{escaped(n)}</th><td>{bit_range(hi, lo)}</td>'
-                f"<td><code>{v:#x}</code></td><td>{escaped(m)}</td></tr>"
-                for n, hi, lo, v, m in rows
-                if not n.startswith("IGN") and not (n.startswith("RES") and v == 0)
+
+class _RowsPlan:
+    """Per layout, the fixed start of each shown field's row; a value adds its number and
+    meaning (``Field.meaning``, the same text ``Layout.decode_rows`` gives)."""
+
+    def __init__(self, layout: Layout) -> None:
+        self.rows = [
+            (
+                f'<tr><th scope="row">{esc(f.name)}</th><td>{bit_range(f.hi, f.lo)}</td><td><code>',
+                f,
+                f.name.startswith("RES"),
             )
-        )
+            for f in layout.fields
+            if not f.name.startswith("IGN")
+        ]
 
-    return _ROWS_HTML.get_or_make((layout.name, raw), make)
+    def render(self, raw: int) -> Markup:
+        out = []
+        for start, f, hidden_when_zero in self.rows:
+            v = (raw >> f.lo) & ((1 << (f.hi - f.lo + 1)) - 1)
+            if hidden_when_zero and v == 0:
+                continue
+            out.append(f"{start}{v:#x}</code></td><td>{escaped(f.meaning(v))}</td></tr>")
+        return Markup("".join(out))
+
+
+_ROWS_PLANS: dict[str, _RowsPlan] = {}
+
+
+def _rows_plan(layout: Layout) -> _RowsPlan:
+    plan = _ROWS_PLANS.get(layout.name)
+    if plan is None:
+        plan = _ROWS_PLANS[layout.name] = _RowsPlan(layout)
+    return plan
 
 
 def table_attrs_text(attributes: dict) -> str:
