@@ -135,8 +135,8 @@ class CompressionMiddleware:
                 del headers["Content-Length"]
                 stream = _Stream(coding)
                 await send(start)
-                await send({"type": "http.response.body", "body": stream.feed(body, False),
-                            "more_body": True})  # fmt: skip
+                data = stream.feed(body, False)
+                await send({"type": "http.response.body", "body": data, "more_body": True})
                 return
             if len(body) >= THREAD_MINIMUM_SIZE:
                 data = await to_thread.run_sync(compress, coding, body)

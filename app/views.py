@@ -122,9 +122,8 @@ class GridPlan:
         # The buttons in runs of up to four bits, each run as all its 16 pressed/unpressed
         # variants: a value picks one string per run instead of testing every bit.
         runs = tuple(
-            (run_lo, (1 << (run_hi - run_lo + 1)) - 1, _button_run(run_hi, run_lo))
-            for run_hi in range(hi, lo - 1, -_RUN)
-            for run_lo in [max(lo, run_hi - _RUN + 1)]
+            (run_lo, (1 << (run_hi - run_lo + 1)) - 1, _button_run(run_hi, run_lo, _FLIP_SLOT))
+            for run_hi, run_lo in bit_runs(hi, lo)
         )
         self.groups.append((pre, shown if name else None, mid, runs))
 
@@ -148,15 +147,22 @@ class GridPlan:
 _RUN = 4
 
 
+def bit_runs(hi: int, lo: int) -> list[tuple[int, int]]:
+    """Bits ``hi`` down to ``lo`` in runs of at most ``_RUN`` bits, high run first."""
+    return [(top, max(lo, top - _RUN + 1)) for top in range(hi, lo - 1, -_RUN)]
+
+
 @cache
-def _button_run(hi: int, lo: int) -> tuple[str, ...]:
-    """The buttons of bits ``hi`` down to ``lo`` for every value of those bits (index = the
-    bits' value): ``aria-pressed`` and the shown digit follow each bit."""
+def _button_run(hi: int, lo: int, control: str, title: str = "") -> tuple[str, ...]:
+    """The bit buttons of bits ``hi`` down to ``lo`` (``value="<control>:<bit>"``) for every
+    value of those bits (index = the bits' value): ``aria-pressed`` and the shown digit follow
+    each bit. ``title``: a tooltip "<title> bit <n>" (the address strip's)."""
 
     def button(b: int, on: int) -> str:
+        tip = f' title="{title} bit {b}"' if title else ""
         return (
-            f'<button name="flip" value="{_FLIP_SLOT}:{b}" '
-            f'aria-pressed="{"true" if on else "false"}" aria-label="bit {b}">{on}</button>'
+            f'<button name="flip" value="{control}:{b}" '
+            f'aria-pressed="{"true" if on else "false"}" aria-label="bit {b}"{tip}>{on}</button>'
         )
 
     return tuple(
@@ -518,11 +524,11 @@ def render_strip(name: str, address: int, segments: list[dict]) -> Markup:
         label = esc(s["label"])
         note = f" · {esc(s['note'])}" if s["note"] else ""
         head = f"{name}{s['range']} = {s['value']}"
-        hi, lo = s["hi"], s["lo"]
         buttons = "".join(
-            _address_run(name, top, bottom)[(address >> bottom) & ((1 << (top - bottom + 1)) - 1)]
-            for top in range(hi, lo - 1, -_RUN)
-            for bottom in [max(lo, top - _RUN + 1)]
+            _button_run(top, bottom, "va", name)[
+                (address >> bottom) & ((1 << (top - bottom + 1)) - 1)
+            ]
+            for top, bottom in bit_runs(s["hi"], s["lo"])
         )
         out.append(
             f'<div class="seg r-{esc(s["role"])}" role="group" aria-label="{label} {head}">'
@@ -531,24 +537,6 @@ def render_strip(name: str, address: int, segments: list[dict]) -> Markup:
         )
     out.append("</div>")
     return Markup("".join(out))
-
-
-@cache
-def _address_run(name: str, hi: int, lo: int) -> tuple[str, ...]:
-    """Address bits ``hi`` down to ``lo`` as buttons, for every value of those bits (as
-    ``_button_run`` for grids)."""
-
-    def button(b: int, on: int) -> str:
-        return (
-            f'<button name="flip" value="va:{b}" '
-            f'aria-pressed="{"true" if on else "false"}" aria-label="bit {b}" '
-            f'title="{name} bit {b}">{on}</button>'
-        )
-
-    return tuple(
-        "".join(button(b, (v >> (b - lo)) & 1) for b in range(hi, lo - 1, -1))
-        for v in range(1 << (hi - lo + 1))
-    )
 
 
 def params_rows(p) -> list[tuple[str, str]]:

@@ -52,7 +52,6 @@ def time_clicks(chains, rounds: int) -> list[float]:
     from app.edits import apply_form
     from app.fragment import render_fragment
     from app.routes import explorer as route
-    from app.views import explorer_view
 
     forms = [
         parse_qsl(urlsplit(target.decode()).query, keep_blank_values=True)
@@ -63,14 +62,6 @@ def time_clicks(chains, rounds: int) -> list[float]:
     best = [float("inf")] * len(STEPS)
     clock = time.process_time
 
-    def view_of(state) -> dict:
-        view = state.views.get(base)
-        if view is None:
-            view = explorer_view(state.config, state.result, base_url=base, query=state.query)
-            view["status_message"] = view["status"]
-            state.views[base] = view
-        return view
-
     for _ in range(rounds):
         clear_caches()
         spent = [0.0] * len(STEPS)
@@ -79,11 +70,11 @@ def time_clicks(chains, rounds: int) -> list[float]:
             outcome = apply_form(pairs)
             t1 = clock()
             query = query_of(outcome.config)
-            old = view_of(state_of(outcome.before))
+            old = route.state_view(state_of(outcome.before), base)
             t2 = clock()
             state = state_of(outcome.config, query)
             t3 = clock()
-            view = view_of(state)
+            view = route.state_view(state, base)
             t4 = clock()
             regions = route.changed_regions(old, view, everything=outcome.loaded)
             t5 = clock()
@@ -94,7 +85,7 @@ def time_clicks(chains, rounds: int) -> list[float]:
                 regions,
                 cards=[],
                 short_link=short,
-                template=route._partial,
+                template=route.oob_partial,
                 field_help_html=route.field_help_html,
             )
             t7 = clock()

@@ -95,9 +95,8 @@ def _view(request: Request, config: Configuration, result: WalkResult, **kw) -> 
     return view
 
 
-def _state_view(request: Request, state: State) -> dict:
+def state_view(state: State, base: str) -> dict:
     """The view of a cached state (built once per state and base URL; never modified)."""
-    base = _base_url(request)
     view = state.views.get(base)
     if view is None:
         view = explorer_view(state.config, state.result, base_url=base, query=state.query)
@@ -111,7 +110,7 @@ def _page(request: Request, view: dict, status: int = 200) -> HTMLResponse:
     return templates.TemplateResponse(request, "explorer.html", context, status_code=status)
 
 
-def _partial(name: str, view: dict) -> str:
+def oob_partial(name: str, view: dict) -> str:
     """A partial template as an out-of-band region (for ``render_fragment``)."""
     context = {"view": view, "oob": True, "short_link_for": stored_short_link}
     return templates.env.get_template(name).render(context)
@@ -125,7 +124,7 @@ def _fragment(view: dict, regions: dict, status: int, headers: dict, cards=()) -
         regions,
         cards=list(cards),
         short_link=short_link,
-        template=_partial,
+        template=oob_partial,
         field_help_html=field_help_html,
     )
     response = HTMLResponse(html, status_code=status, headers=headers)
@@ -209,7 +208,7 @@ async def explorer(request: Request) -> Response:
     htmx = request.headers.get("HX-Request") == "true"
     if not is_edit(pairs):
         decoded = decode_params(pairs)
-        view = _state_view(request, state_of(decoded.config))
+        view = state_view(state_of(decoded.config), _base_url(request))
         if decoded.problems:
             view = {**view, "link_problems": [str(p) for p in decoded.problems]}
         return _page(request, view, 422 if decoded.problems else 200)
@@ -244,7 +243,8 @@ async def explorer(request: Request) -> Response:
     url = f"/?{query}"
     if not htmx:
         return RedirectResponse(url, status_code=303)
-    old = _state_view(request, state_of(outcome.before))
-    view = _state_view(request, state_of(outcome.config, query))
+    base = _base_url(request)
+    old = state_view(state_of(outcome.before), base)
+    view = state_view(state_of(outcome.config, query), base)
     regions = changed_regions(old, view, everything=outcome.loaded)
     return _fragment(view, regions, 200, {"HX-Replace-Url": url})
