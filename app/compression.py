@@ -120,8 +120,12 @@ class CompressionMiddleware:
             body: bytes = message.get("body", b"")
             more = message.get("more_body", False)
             content_type = headers.get("content-type", "")
-            compressible = not headers.get("content-encoding") and not content_type.startswith(
-                EXCLUDED_TYPES
+            # A range answer (206) names byte offsets of the uncompressed file: sent as it is.
+            compressible = (
+                start["status"] != 206
+                and "content-range" not in headers
+                and not headers.get("content-encoding")
+                and not content_type.startswith(EXCLUDED_TYPES)
             )
             if compressible:
                 headers.add_vary_header("Accept-Encoding")

@@ -224,3 +224,14 @@ def test_identity_only_clients_and_small_answers_are_not_compressed():
     assert page.status == 200 and page.header("content-encoding") is None
     health = call(APP, "GET", "/healthz", headers=BROWSER)
     assert health.header("content-encoding") is None
+
+
+def test_range_answers_are_not_compressed():
+    """A 206 names byte offsets of the file as stored: compressing it would break them."""
+    path, _, query = static_url("css/app.css").partition("?")
+    headers = [(b"range", b"bytes=0-9999"), *BROWSER]
+    part = call(APP, "GET", path, query=query.encode(), headers=headers)
+    assert part.status == 206
+    assert part.header("content-encoding") is None
+    assert part.header("content-range").startswith("bytes 0-9999/")
+    assert len(part.body) == 10000
