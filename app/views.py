@@ -8,7 +8,7 @@ from functools import cache, lru_cache
 from html import escape as _html_escape
 from typing import get_args, get_type_hints
 
-from markupsafe import Markup, escape
+from markupsafe import Markup
 
 from app.cache import LRU
 from app.state import encode
@@ -91,7 +91,7 @@ class GridPlan:
     __slots__ = ("head", "groups")
 
     def __init__(self, layout: Layout, id_prefix: str, label: str, cls: str, compact: bool):
-        self.head = f'<div class="bitgrid {escape(cls)}" role="group" aria-label="{escape(label)}">'
+        self.head = f'<div class="bitgrid {esc(cls)}" role="group" aria-label="{esc(label)}">'
         self.groups: list[tuple[str, tuple[int, int, bool] | None, str, tuple]] = []
         top = layout.width - 1
         for spec in layout.fields:
@@ -111,12 +111,12 @@ class GridPlan:
         classes += " w1" if n == 1 else " wide" if n > 16 else ""
         # The label reads "<field> [hi:lo] = <value>"; the value is the only part that varies
         # and is a number (decimal or 0x-hex), so it needs no escaping.
-        pre = f'<div class="{classes}" role="group" aria-label="{escape(name or "not described")}'
+        pre = f'<div class="{classes}" role="group" aria-label="{esc(name or "not described")}'
         pre += f" {bit_range(hi, lo)}"
-        described = f' aria-describedby="{escape(help_id)}"' if help_id else ""
+        described = f' aria-describedby="{esc(help_id)}"' if help_id else ""
         mid = (
             f'"{described}><span class="fl" aria-hidden="true">'
-            f'<span class="fn">{escape(name or "·")}</span>'
+            f'<span class="fn">{esc(name or "·")}</span>'
             f' <span class="fr">{bit_range(hi, lo)}</span></span><span class="bits">'
         )
         # The buttons in runs of up to four bits, each run as all its 16 pressed/unpressed
@@ -673,7 +673,7 @@ _ROWS_HTML: LRU[tuple, Markup] = LRU(1024)
 
 @lru_cache(maxsize=8192)
 def escaped(text: str) -> str:
-    """``escape`` for the model's own texts (field names, meanings): a finite set, so the
+    """``esc`` for the model's own texts (field names, meanings): a finite set, so the
     escaped form is remembered."""
     return esc(text)
 
