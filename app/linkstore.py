@@ -20,6 +20,7 @@ import hashlib
 import re
 import sqlite3
 import threading
+import time
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
@@ -86,6 +87,22 @@ class MemoryLinkStore:
         return self._rows.get(link_id)
 
 
+def _switch_to_wal(conn: sqlite3.Connection, timeout: float = 10.0) -> None:
+    """``PRAGMA journal_mode=WAL``, waiting out other connections doing the same. Switching
+    a new database's journal mode needs an exclusive lock and SQLite answers "database is
+    locked" at once, without its busy handler, while another connection holds one (several
+    workers opening the store together); wait like the busy timeout would."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.005)
+
+
 class SQLiteLinkStore:
     """A LinkStore in one SQLite file."""
 
@@ -103,9 +120,9 @@ class SQLiteLinkStore:
         conn = sqlite3.connect(
             self.path, timeout=10.0, isolation_level=None, check_same_thread=False
         )
-        conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute("PRAGMA synchronous=FULL")
         conn.execute("PRAGMA busy_timeout=10000")
+        _switch_to_wal(conn)
+        conn.execute("PRAGMA synchronous=FULL")
         conn.execute(
             "CREATE TABLE IF NOT EXISTS links ("
             " id TEXT PRIMARY KEY,"
