@@ -23,8 +23,8 @@ from typing import Generic, TypeVar
 from app.linkstore import LinkStore, default_store, existing_id
 from app.settings import DATA_DIR_ENV, DEFAULT_DATA_DIR
 from app.state import Decoded, decode, encode
-from model.configs import Configuration, run
-from model.walker import WalkResult
+from model.arch.walker import WalkResult
+from model.explore.configs import Configuration, run
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")

@@ -33,8 +33,8 @@ from app.state import (
     walk_document,
 )
 from model import CPU_PRESETS, Regime
-from model.configs import CONFIG_PRESETS, REGISTER_NAMES, run
-from model.text import render_text
+from model.explore.configs import CONFIG_PRESETS, REGISTER_NAMES, run
+from model.explore.text import render_text
 
 DEFAULT_BASE = "http://127.0.0.1:8000"
 EXIT_BAD_INPUT = 2

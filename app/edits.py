@@ -28,10 +28,10 @@ from dataclasses import dataclass, field, replace
 from app.cache import decode_cached, run_cached
 from app.state import CHOICE_PARAMS, MASK64, REGISTER_PARAMS, Problem, parse_number
 from model import CPU_PRESETS, Regime
-from model.configs import CONFIG_PRESETS, Configuration
-from model.edits import ReadRef, all_reads, apply_action, register_layout, sync_regime
-from model.fields import Layout
-from model.walker import WalkResult
+from model.arch.fields import Layout
+from model.arch.walker import WalkResult
+from model.explore.actions import ReadRef, all_reads, apply_action, register_layout, sync_regime
+from model.explore.configs import CONFIG_PRESETS, Configuration
 
 ACCESS_VALUES = tuple(f"el{el}{kind}" for el in (0, 1, 2) for kind in "rwx")
 EDIT_KEYS = ("regime", "cpu", "access", "va", "flip", "act", "load")

@@ -20,7 +20,7 @@ from fastapi.routing import APIRoute
 
 from app.state import CHOICE_PARAMS, LINK_VERSION, REGISTER_PARAMS, _choice_values
 from model import CPU_PRESETS, Regime
-from model.configs import CONFIG_PRESETS
+from model.explore.configs import CONFIG_PRESETS
 
 MEM_ITEM = "^[0-9a-fA-FxXbB_]+:[0-9a-fA-FxXbB_]+$"
 HEX = "^\\s*(0[xX][0-9a-fA-F_]+|0[bB][01_]+|[0-9_]+)\\s*$"

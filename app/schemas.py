@@ -15,7 +15,7 @@ from pydantic import (
 
 from app.state import MAX_MEMORY_ENTRIES, parse_number
 from model import CPU_PRESETS, Regime
-from model.configs import CONFIG_PRESETS, REGISTER_NAMES
+from model.explore.configs import CONFIG_PRESETS, REGISTER_NAMES
 
 MASK64 = (1 << 64) - 1
 

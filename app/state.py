@@ -27,7 +27,7 @@ from typing import get_args, get_type_hints
 from urllib.parse import parse_qsl, urlencode
 
 from model import CPU_PRESETS, Choices, Regime
-from model.configs import CONFIG_PRESETS, DEFAULT_PRESET, REGISTER_NAMES, Configuration
+from model.explore.configs import CONFIG_PRESETS, DEFAULT_PRESET, REGISTER_NAMES, Configuration
 
 LINK_VERSION = 1
 MASK64 = (1 << 64) - 1

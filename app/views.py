@@ -13,8 +13,10 @@ from markupsafe import Markup
 from app.cache import LRU
 from app.state import encode
 from model import CHOICE_HELP, CPU_PRESETS, Choices, Regime
-from model.configs import CONFIG_PRESETS, Configuration
-from model.edits import (
+from model.arch.fields import Layout
+from model.arch.geometry import FINAL_LEVEL
+from model.arch.walker import StageWalk, WalkResult
+from model.explore.actions import (
     ReadRef,
     address_segments,
     all_reads,
@@ -23,10 +25,8 @@ from model.edits import (
     regime_registers,
     register_layout,
 )
-from model.fields import Layout
-from model.geometry import FINAL_LEVEL
-from model.linux import _s2_levels, linux_view
-from model.walker import StageWalk, WalkResult
+from model.explore.configs import CONFIG_PRESETS, Configuration
+from model.teach.linux import _s2_levels, linux_view
 
 MASK64 = (1 << 64) - 1
 

@@ -24,7 +24,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from app.state import encode  # noqa: E402
-from model.configs import CONFIG_PRESETS, run  # noqa: E402
+from model.explore.configs import CONFIG_PRESETS, run  # noqa: E402
 from tests.servers import start_server  # noqa: E402
 
 CHROMIUM_ARGS = [

@@ -25,7 +25,7 @@ from urllib.parse import urlencode
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from app.state import encode  # noqa: E402
-from model.configs import CONFIG_PRESETS  # noqa: E402
+from model.explore.configs import CONFIG_PRESETS  # noqa: E402
 from tests.servers import Server, start_server  # noqa: E402
 
 

@@ -110,7 +110,7 @@ def build_chains(clicks: int, seed: int = 1) -> list[list[tuple[bytes, bytes, by
     from app.edits import apply_form
     from app.main import create_app
     from app.state import encode
-    from model.configs import CONFIG_PRESETS, run
+    from model.explore.configs import CONFIG_PRESETS, run
 
     client = TestClient(create_app())
     rng = random.Random(seed)

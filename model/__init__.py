@@ -1,6 +1,15 @@
 """LPA2 Explorer model: an executable description of AArch64 VMSAv8-64 translation with
 FEAT_LPA2 (and FEAT_LPA / FEAT_LVA). Standard library only.
 
+Layout
+------
+``model.arch``     the architecture core: field tables, CPU features, geometry, descriptor
+                   formats, attributes, the walker, faults and their encodings, AT.
+``model.explore``  what the explorer works with: configurations and presets, background
+                   memory, quick actions, two walks compared, the plain-text walk.
+``model.teach``    teaching content: tour, glossary, reference tables, decoder, Linux/KVM facts,
+                   the KVM configuration matrix. It explains the core and never decides a walk.
+
 Public API
 ----------
 ``walk(regime, regs, memory, address, access, cpu=CPU_PRESETS["max"], choices=Choices())``
@@ -25,14 +34,14 @@ Public API
     ``model.fields``), ``fsc_name(code)``, ``FaultKind`` and the ``geometry`` module.
 """
 
-from . import geometry
-from .at import AT_OPS, at, at_plan, at_walk
-from .cpu import CHOICE_HELP, CPU, CPU_PRESETS, Choices
-from .descriptors import BitSource
-from .faults import FSC_NAMES, Fault, FaultKind, fsc_for, fsc_name
-from .fields import LAYOUTS, Field, Layout
-from .memory import DictMemory, Memory, SyntheticMemory
-from .walker import (
+from .arch import geometry
+from .arch.at import AT_OPS, at, at_plan, at_walk
+from .arch.cpu import CHOICE_HELP, CPU, CPU_PRESETS, Choices
+from .arch.descriptors import BitSource
+from .arch.faults import FSC_NAMES, Fault, FaultKind, fsc_for, fsc_name
+from .arch.fields import LAYOUTS, Field, Layout
+from .arch.memory import DictMemory, Memory
+from .arch.walker import (
     Access,
     LevelRead,
     Regime,
@@ -42,6 +51,7 @@ from .walker import (
     Warning,
     walk,
 )
+from .explore.background import SyntheticMemory
 
 __all__ = [
     "AT_OPS",

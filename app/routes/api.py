@@ -9,8 +9,8 @@ from app.routes.sharing import base_url, short_url
 from app.schemas import CpuIdRegisters, WalkRequest, WalkResponse
 from app.state import build_config, config_to_dict, encode, explorer_url
 from model import CPU, CPU_PRESETS, walk
-from model.configs import run
-from model.memory import SyntheticMemory
+from model.explore.background import SyntheticMemory
+from model.explore.configs import run
 
 router = APIRouter(prefix="/api", tags=["api"])
 

@@ -42,9 +42,9 @@ from app.views import (
     render_summary,
     render_walk_oa,
 )
-from model.configs import Configuration
-from model.edits import all_reads
-from model.walker import WalkResult
+from model.arch.walker import WalkResult
+from model.explore.actions import all_reads
+from model.explore.configs import Configuration
 
 router = APIRouter()
 

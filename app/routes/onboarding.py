@@ -13,12 +13,12 @@ from markupsafe import Markup, escape
 from app.state import decode as decode_query
 from app.state import encode, parse_number
 from app.templating import templates
-from model import decode as dec
-from model import glossary, matrix, reference, tour
-from model.compare import compare, flip_ds, main_levels, other_granule
-from model.configs import Configuration, run
-from model.linux import linux_view
-from model.walker import WalkResult
+from model.arch.walker import WalkResult
+from model.explore.compare import compare, flip_ds, main_levels, other_granule
+from model.explore.configs import Configuration, run
+from model.teach import decode as dec
+from model.teach import glossary, matrix, reference, tour
+from model.teach.linux import linux_view
 
 router = APIRouter(tags=["onboarding"])
 

@@ -27,9 +27,9 @@ from app.state import (
     walk_document,
 )
 from app.templating import templates
-from model.configs import run
-from model.text import render_text
-from model.walker import WalkResult
+from model.arch.walker import WalkResult
+from model.explore.configs import run
+from model.explore.text import render_text
 
 router = APIRouter()
 

@@ -6,7 +6,7 @@ import pytest
 
 from app.state import MAX_MEMORY_ENTRIES, decode
 from model import CPU_PRESETS
-from model.configs import CONFIG_PRESETS, run
+from model.explore.configs import CONFIG_PRESETS, run
 
 
 @pytest.fixture(autouse=True)

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from app.linkstore import SQLiteLinkStore
-from model.configs import CONFIG_PRESETS
+from model.explore.configs import CONFIG_PRESETS
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = Path(sys.executable).parent / "lpa2-explorer"

@@ -12,8 +12,8 @@ from app.edits import apply_form
 from app.routes.explorer import changed_regions
 from app.state import encode
 from app.views import card_view, explorer_view
-from model.configs import CONFIG_PRESETS, run
-from model.edits import all_reads
+from model.explore.actions import all_reads
+from model.explore.configs import CONFIG_PRESETS, run
 
 BASE = "http://testserver"
 

@@ -9,8 +9,8 @@ from urllib.parse import parse_qsl
 import pytest
 
 from app.state import decode, encode
-from model.configs import CONFIG_PRESETS, run
-from model.fields import LAYOUTS
+from model.arch.fields import LAYOUTS
+from model.explore.configs import CONFIG_PRESETS, run
 
 HX = {"HX-Request": "true"}
 

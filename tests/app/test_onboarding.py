@@ -7,9 +7,9 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from app.state import decode, encode
-from model import glossary, tour
-from model.compare import flip_ds
-from model.configs import CONFIG_PRESETS
+from model.explore.compare import flip_ds
+from model.explore.configs import CONFIG_PRESETS
+from model.teach import glossary, tour
 
 PAGES = ["/tour", "/compare", "/geometry", "/decode", "/matrix", "/glossary"]
 

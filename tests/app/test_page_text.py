@@ -6,8 +6,8 @@ from urllib.parse import quote
 
 import pytest
 
-from model.configs import CONFIG_PRESETS
-from model.tour import steps as tour_steps
+from model.explore.configs import CONFIG_PRESETS
+from model.teach.tour import steps as tour_steps
 
 PYTHON_WORDS = re.compile(r"\b(True|False|None)\b|\{'|': ")
 

@@ -19,7 +19,7 @@ from app.linkstore import (
     existing_id,
 )
 from app.state import encode
-from model.configs import CONFIG_PRESETS
+from model.explore.configs import CONFIG_PRESETS
 
 ROOT = Path(__file__).resolve().parents[2]
 QUERY = "v=1&preset=4k-52-lpa2"

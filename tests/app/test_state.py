@@ -22,7 +22,7 @@ from app.state import (
     problems_message,
 )
 from model import CPU_PRESETS, Regime
-from model.configs import CONFIG_PRESETS, DEFAULT_PRESET, REGISTER_NAMES
+from model.explore.configs import CONFIG_PRESETS, DEFAULT_PRESET, REGISTER_NAMES
 
 U64 = st.integers(min_value=0, max_value=(1 << 64) - 1)
 ALIGNED = st.integers(min_value=0, max_value=(1 << 61) - 1).map(lambda a: a << 3)

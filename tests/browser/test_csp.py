@@ -8,7 +8,7 @@ from urllib.parse import urlencode
 import pytest
 
 from app.state import encode
-from model.configs import CONFIG_PRESETS, run
+from model.explore.configs import CONFIG_PRESETS, run
 
 pytestmark = pytest.mark.browser
 

@@ -5,7 +5,7 @@ import re
 import pytest
 
 from app.state import encode
-from model.configs import CONFIG_PRESETS, run
+from model.explore.configs import CONFIG_PRESETS, run
 from tests.browser.conftest import screenshot
 
 pytestmark = pytest.mark.browser

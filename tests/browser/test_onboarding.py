@@ -5,7 +5,7 @@ import re
 
 import pytest
 
-from model import tour
+from model.teach import tour
 from tests.browser.conftest import screenshot
 
 pytestmark = pytest.mark.browser

@@ -31,9 +31,9 @@ from qemu_runner import RAM_BASE, RAM_END, GuestException, QemuFailure, Scenario
 
 import model
 from model import Choices, at_walk
-from model import geometry as geo
-from model import walker as walker_mod
-from model.faults import FaultKind, fsc_for, make_fault
+from model.arch import geometry as geo
+from model.arch import walker as walker_mod
+from model.arch.faults import FaultKind, fsc_for, make_fault
 
 U64 = (1 << 64) - 1
 

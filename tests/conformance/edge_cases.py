@@ -39,7 +39,7 @@ from generator import (
 )
 from qemu_runner import Scenario
 
-from model import geometry as geo
+from model.arch import geometry as geo
 
 T = 0x6000_0000  # relocated tables live here (TABLE_REGION)
 MAIR = 0x44_0C_04_FF  # Attr0 WB, Attr1 nGnRE, Attr2 GRE, Attr3 NC

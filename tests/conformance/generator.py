@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 
 from qemu_runner import RAM_END, TABLE_REGION, Scenario
 
-from model import geometry as geo
+from model.arch import geometry as geo
 
 # ------------------------------------------------------------------ register bits
 # TCR_EL1 (and TCR_EL2 with E2H=1), fact sheet 1.1

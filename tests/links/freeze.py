@@ -12,9 +12,9 @@ import sys
 from pathlib import Path
 
 from app.state import decode, encode, explorer_url
-from model.configs import run
-from model.text import render_text
-from model.walker import WalkResult
+from model.arch.walker import WalkResult
+from model.explore.configs import run
+from model.explore.text import render_text
 
 HERE = Path(__file__).resolve().parent
 FIXTURES = HERE / "fixtures"

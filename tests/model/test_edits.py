@@ -3,8 +3,8 @@
 import pytest
 
 from model import fsc_name
-from model.configs import CONFIG_PRESETS, run
-from model.edits import (
+from model.arch.fields import HCR_EL2
+from model.explore.actions import (
     action_value,
     address_segments,
     all_reads,
@@ -16,7 +16,7 @@ from model.edits import (
     register_layout,
     sync_regime,
 )
-from model.fields import HCR_EL2
+from model.explore.configs import CONFIG_PRESETS, run
 
 
 def test_registers_follow_the_regime():

@@ -5,11 +5,11 @@ import re
 
 import pytest
 
-from model import decode as dec
-from model import glossary, linux, matrix, reference, tour
-from model.compare import compare, config_changes, flip_ds, meaning_changes, other_granule
-from model.configs import CONFIG_PRESETS, run
-from model.fields import LAYOUTS, TCR_EL1, VTCR_EL2
+from model.arch.fields import LAYOUTS, TCR_EL1, VTCR_EL2
+from model.explore.compare import compare, config_changes, flip_ds, meaning_changes, other_granule
+from model.explore.configs import CONFIG_PRESETS, run
+from model.teach import decode as dec
+from model.teach import glossary, linux, matrix, reference, tour
 
 # -- tour ---------------------------------------------------------------------------------------
 
@@ -295,7 +295,7 @@ def test_table_name_folding(levels, names):
 def test_pgtable_levels_match_the_hardware_walk():
     for g, sizes in linux.VA_OPTIONS.items():
         for va in sizes:
-            from model import geometry as geo
+            from model.arch import geometry as geo
 
             walk_levels = 3 - geo.s1_start_level(va, g) + 1
             assert linux.pgtable_levels(g, va) == walk_levels == linux.hw_pgtable_levels(va, g)

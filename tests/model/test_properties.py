@@ -4,7 +4,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from model import LAYOUTS, Regime, SyntheticMemory, geometry, walk
-from model.descriptors import address_mask, decode_address, encode_address
+from model.arch.descriptors import address_mask, decode_address, encode_address
 
 from .helpers import HCR, tcr1, vtcr
 

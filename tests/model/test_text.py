@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from model.configs import CONFIG_PRESETS, run
-from model.text import WIDTH, render_text
+from model.explore.configs import CONFIG_PRESETS, run
+from model.explore.text import WIDTH, render_text
 
 SHORT = "https://lpa2.example.org/s/R2XxuxQ"
 LONG = "https://lpa2.example.org/?v=1&preset=4k-52-lpa2&" + "&".join(
@@ -119,7 +119,7 @@ def test_notes_come_first_and_wrap():
 
 
 def test_lines_that_mail_would_mangle_are_shifted():
-    from model.text import _safe
+    from model.explore.text import _safe
 
     out = _safe(["From here", "> quoted", "fine"], None)
     assert out.splitlines() == [" From here", " > quoted", "fine"]

@@ -3,7 +3,7 @@
 import pytest
 
 from model import LAYOUTS, Access, FaultKind, Regime, at, at_walk, walk
-from model.fields import HCR_EL2, PAR_EL1_FAULT, TCR_EL1, VTCR_EL2
+from model.arch.fields import HCR_EL2, PAR_EL1_FAULT, TCR_EL1, VTCR_EL2
 
 from .helpers import AF, HCR, TCR_EL2, tcr1, vtcr
 

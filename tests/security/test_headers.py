@@ -16,7 +16,7 @@ from app.assets import htmx_path, static_url
 from app.main import create_app
 from app.security import MAX_BODY_BYTES, MAX_QUERY_BYTES
 from app.state import encode
-from model.configs import CONFIG_PRESETS
+from model.explore.configs import CONFIG_PRESETS
 from tests.security.asgi import Answer, call
 
 APP = create_app()

@@ -16,7 +16,7 @@ from app.main import create_app
 from app.security import MAX_BODY_BYTES, MAX_QUERY_BYTES, MAX_QUERY_PARAMS
 from app.state import MAX_MEMORY_ENTRIES, REGISTER_PARAMS
 from model import CPU_PRESETS, Choices, SyntheticMemory, walk
-from model.configs import CONFIG_PRESETS, run
+from model.explore.configs import CONFIG_PRESETS, run
 from tests.security.asgi import call
 
 APP = create_app()

@@ -18,7 +18,7 @@ import pytest
 
 from app.main import create_app
 from app.state import CHOICE_PARAMS, REGISTER_PARAMS, encode
-from model.configs import CONFIG_PRESETS
+from model.explore.configs import CONFIG_PRESETS
 from tests.security.asgi import Answer, call
 
 APP = create_app()

@@ -26,9 +26,9 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
-from . import geometry as geo
-from .configs import Configuration, run
-from .walker import Regime, WalkParams, WalkResult
+from model.arch import geometry as geo
+from model.arch.walker import Regime, WalkParams, WalkResult
+from model.explore.configs import Configuration, run
 
 KCONFIG = "arch/arm64/Kconfig"
 PGTABLE_TYPES = "arch/arm64/include/asm/pgtable-types.h"

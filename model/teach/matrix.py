@@ -14,12 +14,13 @@ from dataclasses import dataclass, field, replace
 from functools import cache
 from itertools import product
 
-from . import geometry as geo
-from .compare import sl0_for
-from .configs import CONFIG_PRESETS, Configuration
-from .fields import HCR_EL2, TCR_EL1, TCR_EL2, VTCR_EL2
+from model.arch import geometry as geo
+from model.arch.fields import HCR_EL2, TCR_EL1, TCR_EL2, VTCR_EL2
+from model.arch.walker import Regime
+from model.explore.compare import sl0_for
+from model.explore.configs import CONFIG_PRESETS, Configuration
+
 from .linux import KCONFIG, KVM_PGTABLE_C, KVM_PGTABLE_H, hw_pgtable_levels, kvm_stage2
-from .walker import Regime
 
 HW_PA = ("48", "lpa", "lpa2")
 HW_PA_TITLE = {"48": "48-bit", "lpa": "FEAT_LPA (52-bit, 64K only)", "lpa2": "FEAT_LPA2"}

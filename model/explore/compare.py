@@ -12,9 +12,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
-from . import geometry as geo
-from .configs import REGISTER_NAMES, Configuration, run
-from .fields import (
+from model.arch import geometry as geo
+from model.arch.fields import (
     HCR_EL2,
     LAYOUTS,
     TCR_EL1,
@@ -24,7 +23,9 @@ from .fields import (
     Field,
     Layout,
 )
-from .walker import LevelRead, Regime, WalkResult
+from model.arch.walker import LevelRead, Regime, WalkResult
+
+from .configs import REGISTER_NAMES, Configuration, run
 
 # ---------------------------------------------------------------------------------------------
 # Register and descriptor layouts as a configuration sees them

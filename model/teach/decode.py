@@ -12,9 +12,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from . import geometry as geo
-from .faults import fsc_name
-from .fields import LAYOUTS, Field, Layout, descriptor_layout
+from model.arch import geometry as geo
+from model.arch.faults import fsc_name
+from model.arch.fields import LAYOUTS, Field, Layout, descriptor_layout
 
 MASK64 = (1 << 64) - 1
 

@@ -18,9 +18,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from functools import cache
 
-from . import geometry as geo
-from .configs import CONFIG_PRESETS, Configuration
-from .fields import TCR_EL1, VTCR_EL2
+from model.arch import geometry as geo
+from model.arch.fields import TCR_EL1, VTCR_EL2
+from model.explore.configs import CONFIG_PRESETS, Configuration
 
 SAMPLE = 0x000F_1234_5678_9ABC
 LEVELS = (-1, 0, 1, 2, 3)

@@ -20,9 +20,10 @@ import textwrap
 import unicodedata
 from collections.abc import Iterable, Mapping
 
+from model.arch.descriptors import BitSource
+from model.arch.walker import LevelRead, Regime, StageWalk, WalkParams, WalkResult
+
 from .configs import CONFIG_PRESETS, REGISTER_NAMES, Configuration, run
-from .descriptors import BitSource
-from .walker import LevelRead, Regime, StageWalk, WalkParams, WalkResult
 
 WIDTH = 72
 LINK_PREFIX = "Link: "

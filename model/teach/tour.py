@@ -11,10 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from functools import cache
 
-from .compare import FieldChange, config_changes
-from .configs import CONFIG_PRESETS, Configuration, edit_descriptor, run
-from .fields import TCR_EL1, descriptor_layout
-from .walker import WalkResult
+from model.arch.fields import TCR_EL1, descriptor_layout
+from model.arch.walker import WalkResult
+from model.explore.compare import FieldChange, config_changes
+from model.explore.configs import CONFIG_PRESETS, Configuration, edit_descriptor, run
 
 
 @dataclass(frozen=True)

@@ -10,11 +10,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from . import geometry as geo
-from .configs import REGISTER_NAMES, Configuration
-from .cpu import CPU_PRESETS
-from .descriptors import encode_address
-from .fields import (
+from model.arch import geometry as geo
+from model.arch.cpu import CPU_PRESETS
+from model.arch.descriptors import encode_address
+from model.arch.fields import (
     HCR_EL2,
     LAYOUTS,
     MAIR,
@@ -32,8 +31,10 @@ from .fields import (
     Layout,
     descriptor_layout,
 )
-from .memory import SyntheticMemory
-from .walker import LevelRead, Regime, WalkParams, WalkResult
+from model.arch.walker import LevelRead, Regime, WalkParams, WalkResult
+from model.explore.background import SyntheticMemory
+
+from .configs import REGISTER_NAMES, Configuration
 
 MASK64 = (1 << 64) - 1
 

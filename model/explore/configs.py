@@ -12,10 +12,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 
-from .cpu import CPU_PRESETS, Choices
-from .fields import HCR_EL2, MAIR, SCTLR, TCR_EL1, TCR_EL2, VTCR_EL2, descriptor_layout
-from .memory import SyntheticMemory
-from .walker import Regime, WalkResult, walk
+from model.arch.cpu import CPU_PRESETS, Choices
+from model.arch.fields import HCR_EL2, MAIR, SCTLR, TCR_EL1, TCR_EL2, VTCR_EL2, descriptor_layout
+from model.arch.walker import Regime, WalkResult, walk
+from model.explore.background import SyntheticMemory
 
 # The registers a configuration carries, in the order the explorer and links list them.
 REGISTER_NAMES = (
@@ -132,7 +132,7 @@ def _make_block(stage: int, level_bits: int, oa: int) -> Callable[[int, str], in
     """A block descriptor mapping ``oa`` (AF=1, RW, normal memory) in the walk's format."""
 
     def change(_value: int, variant: str) -> int:
-        from .descriptors import encode_address
+        from model.arch.descriptors import encode_address
 
         layout = descriptor_layout(stage, "block", variant)
         value = encode_address(oa, layout, variant, level_bits) | 0b01
