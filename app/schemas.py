@@ -172,10 +172,10 @@ class WalkResponse(BaseModel):
         json_schema_extra={
             "examples": [
                 {
-                    "query": "v=1&preset=4k-52-lpa2",
-                    "link": "http://127.0.0.1:8000/?v=1&preset=4k-52-lpa2",
+                    "query": "v=2&preset=4k-52-lpa2",
+                    "link": "http://127.0.0.1:8000/?v=2&preset=4k-52-lpa2",
                     "short_link": None,
-                    "txt_url": "http://127.0.0.1:8000/walk.txt?v=1&preset=4k-52-lpa2",
+                    "txt_url": "http://127.0.0.1:8000/walk.txt?v=2&preset=4k-52-lpa2",
                     "config": {"preset": "4k-52-lpa2", "regime": "el10", "...": "..."},
                     "problems": [],
                     "walk": {"regime": "el10", "output_address": 4242140649003708, "...": "..."},

@@ -41,7 +41,7 @@ def test_load_preset_from_menu(page, server_url):
     page.locator('button[name="load"][value="4k-52-lpa2"]').click()
     state = wait_for_state(page, old)
     assert "preset=4k-52-lpa2" in state
-    assert page.url.endswith("/?v=1&preset=4k-52-lpa2")
+    assert page.url.endswith("/?v=2&preset=4k-52-lpa2")
     page.locator("h3", has_text="Stage 1, level -1").wait_for()
     assert page.js_errors == []
 
