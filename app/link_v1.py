@@ -79,19 +79,30 @@ def _memory_item(item: str) -> tuple[int, int] | None:
     return address, value
 
 
-def migrate_v1(params: list[tuple[str, str]]) -> list[tuple[str, str]]:
+def migrate_v1(params: list[tuple[str, str]], problems: list) -> list[tuple[str, str]]:
     """Version-1 parameters -> version-2 parameters showing the same walk.
 
-    Values that cannot be read pass through untouched: the version-2 reader reports them.
+    Values that cannot be read pass through untouched: the version-2 reader reports them. A
+    link without a (known) preset named 4k-48 in version 1; version 2 says so explicitly.
     """
+    from app.state import Problem  # the codec's own record; imported here to avoid a cycle
+
     last = {key: value for key, value in params if key != "mem"}
+    slug = last.get("preset", _DEFAULT_PRESET)
+    if slug not in v1_presets():
+        problems.append(Problem("preset", slug, f"no such preset; using {_DEFAULT_PRESET}"))
+    params = [(k, v) for k, v in params if k != "preset"] + [("preset", last.get("preset", ""))]
+    if slug not in v1_presets():
+        slug = _DEFAULT_PRESET
+    params[-1] = ("preset", slug)
+    last["preset"] = slug
     link_memory = {}
     for key, value in params:
         if key == "mem":
             item = _memory_item(value)
             if item is not None:
                 link_memory[item[0]] = item[1]
-    preset = v1_presets().get(last.get("preset", _DEFAULT_PRESET)) or v1_presets()[_DEFAULT_PRESET]
+    preset = v1_presets()[slug]
     regime = last.get("regime", preset["regime"])
     cpu = last.get("cpu", preset["cpu"])
     access = last.get("access", preset["access"])

@@ -49,7 +49,8 @@ ACCESS_RE = re.compile(r"el[012][rwx]")
 # Add a step (never edit one) whenever the link format changes, and freeze a link of the old
 # version in tests/links/.
 Params = list[tuple[str, str]]
-MIGRATIONS: dict[int, Callable[[Params], Params]] = {1: migrate_v1}
+# A step may report what it cannot carry over in ``problems``.
+MIGRATIONS: dict[int, Callable[[Params, list[Problem]], Params]] = {1: migrate_v1}
 
 
 @dataclass(frozen=True)
@@ -216,7 +217,7 @@ def _migrate(params: Params, problems: list[Problem]) -> Params:
         return rest
     version = int(raw)
     while version < LINK_VERSION:
-        rest = MIGRATIONS[version](rest)
+        rest = MIGRATIONS[version](rest, problems)
         version += 1
     return rest
 

@@ -391,4 +391,5 @@ def _presets() -> dict[str, Configuration]:
 
 
 CONFIG_PRESETS: dict[str, Configuration] = _presets()
-DEFAULT_PRESET = "4k-48"
+# The preset a link without ``preset`` names (link format version 2; version 1 named 4k-48).
+DEFAULT_PRESET = "4k-52-lpa2"

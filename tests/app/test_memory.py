@@ -1,9 +1,9 @@
 """Memory stays put: an edit to a register or to the address never changes what memory holds.
 
-For every preset and each register edit a user makes to explore LPA2 (flip DS, IPS/PS down to
-48 bits (40 for a 48-bit walk), T0SZ one up and one down, the other granule, another TTBR base), every address that
-both the walk before and the walk after read holds the same value in both, as the plain-text
-walk and the JSON walk report them.
+For every preset and each register edit a user makes to explore LPA2 (flip DS, IPS/PS down
+to 48 bits (40 for a 48-bit walk), T0SZ one up and one down, the other granule, another TTBR
+base), every address that both the walk before and the walk after read holds the same value
+in both, as the plain-text walk and the JSON walk report them.
 """
 
 from __future__ import annotations
@@ -110,7 +110,7 @@ def test_the_edits_do_reach_other_addresses_and_outcomes():
     """The check above is not vacuous: the edits move the walk to addresses the walk before
     did not read, and change outcomes."""
     moved = changed = 0
-    for slug, config in CONFIG_PRESETS.items():
+    for config in CONFIG_PRESETS.values():
         before = run(config)
         before_reads = {r.desc_address for r in before.levels}
         for after_config in register_edits(config).values():

@@ -124,7 +124,7 @@ def test_canonical_details():
         choices={"ds_validity": "feat_lpa2"},
     )
     assert encode(config) == (
-        "v=2&preset=4k-52-lpa2&va=0x1234&ttbr1_el1=0xffff000000000000"
+        "v=2&va=0x1234&ttbr1_el1=0xffff000000000000"
         "&mem=0x1000:0xabc&mem=0x2000:0x1&c.ds_validity=feat_lpa2"
     )
 
@@ -182,7 +182,7 @@ def test_what_can_be_read_is_kept():
 
 
 def test_too_many_memory_entries_are_reported():
-    params = [("v", "1")] + [("mem", f"{8 * i:#x}:0x1") for i in range(MAX_MEMORY_ENTRIES + 3)]
+    params = [("v", "2")] + [("mem", f"{8 * i:#x}:0x1") for i in range(MAX_MEMORY_ENTRIES + 3)]
     decoded = decode_params(params)
     assert len(decoded.config.memory) == MAX_MEMORY_ENTRIES
     assert "the last 3 dropped" in decoded.problems[-1].reason
@@ -222,7 +222,7 @@ def test_old_versions_go_through_the_migration_chain(monkeypatch):
         return [("va" if key == "ia" else key, value) for key, value in params]
 
     monkeypatch.setattr(state, "LINK_VERSION", 3)
-    monkeypatch.setitem(state.MIGRATIONS, 2, lambda params: read_ia(v2_to_v3(params)))
+    monkeypatch.setitem(state.MIGRATIONS, 2, lambda params, problems: read_ia(v2_to_v3(params)))
     decoded = state.decode("v=1&preset=4k-52-lpa2&va=0x1000")
     assert decoded.ok and decoded.config.address == 0x1000
     assert state.decode("v=2&va=0x2000").config.address == 0x2000
