@@ -97,6 +97,12 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="NAME=VALUE",
         help="IMPLEMENTATION DEFINED choice: " + ", ".join(CHOICE_PARAMS.values()),
     )
+    walk.add_argument(
+        "--refill",
+        action="store_true",
+        help="build the background tables for the registers given (memory otherwise stays "
+        "the preset's or the link's, whatever the registers say)",
+    )
     walk.add_argument("--json", action="store_true", help="print JSON instead of text")
     walk.add_argument(
         "--data-dir",
@@ -182,6 +188,7 @@ def _walk(args: argparse.Namespace) -> str:
             registers=registers,
             memory=dict(_pairs(args.mem, "--mem", "ADDR=VALUE")),
             choices=dict(_pairs(args.choice, "--choice", "NAME=VALUE")),
+            refill=args.refill,
         )
     except ValueError as error:
         raise CliError(str(error)) from None

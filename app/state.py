@@ -373,10 +373,13 @@ def build_config(
     registers: Mapping[str, int | str] | None = None,
     memory: Mapping[int | str, int | str] | None = None,
     choices: Mapping[str, str] | None = None,
+    refill: bool = False,
 ) -> Configuration:
     """A configuration from loose inputs (the API and the CLI): ``base`` or ``preset`` (default
-    preset) with the given fields replaced. Register names are case-insensitive and numbers may
-    be ints or strings (``parse_number``). Raises ValueError with a one-line message."""
+    preset) with the given fields replaced; ``refill`` builds the background tables for the
+    resulting registers (the explorer's Re-fill) instead of keeping the preset's. Register
+    names are case-insensitive and numbers may be ints or strings (``parse_number``). Raises
+    ValueError with a one-line message."""
     if preset is not None:
         if preset not in CONFIG_PRESETS:
             raise ValueError(f"unknown preset {preset!r} (known: {', '.join(CONFIG_PRESETS)})")
@@ -429,7 +432,8 @@ def build_config(
                 raise ValueError(f"choice {name}={value!r}: expected one of {allowed}")
             choice_changes[name] = value
         changes["choices"] = replace(config.choices, **choice_changes)
-    return replace(config, **changes)
+    config = replace(config, **changes)
+    return config.refilled() if refill else config
 
 
 def _number(value: int | str, what: str) -> int:

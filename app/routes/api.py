@@ -49,6 +49,7 @@ def api_walk(body: WalkRequest, request: Request) -> WalkResponse:
             registers=body.registers,
             memory=body.memory,
             choices=body.choices,
+            refill=body.refill,
         )
     except ValueError as error:
         raise HTTPException(status_code=422, detail=str(error)) from None

@@ -151,3 +151,19 @@ def test_lpa2_walk_with_a_48_bit_pa_size_faults():
     # Below 2^48 nothing was ever stored for this walk: the start table entry reads 0.
     assert result.fault is not None and result.fault.kind.value == "translation"
     assert result.fault.level == -1 and result.levels[0].raw == 0
+
+
+def test_refill_builds_tables_for_the_registers_given(client, tmp_path):
+    """The API and the CLI keep memory unless asked to re-fill: a 39-bit walk over the 48-bit
+    preset's tables reads each table one level too low, a walk through whatever the tables
+    hold; re-filled, it maps the address to itself."""
+    va = "0x0000_0012_3456_789a"
+    request = {"preset": "4k-48", "registers": {"TCR_EL1": "0x5b5103519"}, "address": va}
+    kept = client.post("/api/walk", json=request).json()
+    refilled = client.post("/api/walk", json={**request, "refill": True}).json()
+    assert "fill=" not in kept["query"] and "&fill=tcr_el1:0x5b5103519" in refilled["query"]
+    assert refilled["walk"]["output_address"] == int(va, 16)
+    assert kept["walk"]["output_address"] != refilled["walk"]["output_address"]
+    # The link of the re-filled state shows the same walk.
+    again = client.get("/walk.json?" + refilled["query"]).json()["walk"]
+    assert again["output_address"] == int(va, 16)
