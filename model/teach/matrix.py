@@ -134,6 +134,12 @@ def _hardware_problem(hw: Hardware, v: KernelVersion) -> Statement | None:
 
 
 def _config(r: RegimeSetup, cpu: str, title: str) -> Configuration:
+    """The regime's registers over background tables built for them (what KVM would have
+    built: tables of the regime's own format and levels)."""
+    return _registers(r, cpu, title).refilled()
+
+
+def _registers(r: RegimeSetup, cpu: str, title: str) -> Configuration:
     base = CONFIG_PRESETS["4k-48"]
     common = dict(title=title, cpu=cpu)
     if r.key == "host-s1":
