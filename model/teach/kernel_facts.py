@@ -556,7 +556,7 @@ FACTS: tuple[KernelFact, ...] = (
         "v6.8",
         "v6.13",
         C_KVM_LPA2,
-        note="6.13.y took the change below",
+        note="6.13.y took f0da16992aef, which changes this",
     ),
     _fact(
         "hyp-tcr-host",

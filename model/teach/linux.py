@@ -404,7 +404,7 @@ def view_key(config: Configuration, result: WalkResult, kernel: str | None = Non
 
 
 def _names_hyp(start_level: int) -> list[dict]:
-    return [{"level": lvl, "name": f"hyp L{lvl}"} for lvl in range(start_level, 4)]
+    return [{"level": lvl, "name": "hyp"} for lvl in range(start_level, 4)]
 
 
 def linux_view(

@@ -227,8 +227,8 @@ def _steps() -> list[TourStep]:
                 "stage 1. TCR_EL2 then has a different layout: one VA range, PS at [18:16] "
                 "and DS at bit 32, not 59.",
                 "The walk is the same five-level 4KB LPA2 walk; only where the bits live in "
-                "the control register differs. Which DS KVM programs here, and when its "
-                "hypervisor runs with E2H=1 instead, depends on the kernel release (below).",
+                "the control register differs. What KVM programs here depends on the kernel "
+                "release: see 'In Linux terms' below.",
             ),
             ("registers",),
             ("nvhe", "ds"),
@@ -255,7 +255,7 @@ def _steps() -> list[TourStep]:
         ),
         TourStep(
             "s2-concat",
-            "Stage 2 with 16 concatenated level-0 tables (what KVM does)",
+            "Stage 2 with 16 concatenated level-0 tables",
             p["s2-52-concat16"],
             (
                 "The same 52-bit IPA space without level -1: SL0=0b10 starts at level 0 and "
@@ -263,7 +263,7 @@ def _steps() -> list[TourStep]:
                 "tables that must sit together, 64KB-aligned.",
                 "One read fewer per walk, at the cost of a 64KB start table. With 4KB pages "
                 "a 52-bit stage 2 never has to start at level -1: level 0 is the highest start "
-                "level it needs. KVM always takes this layout (below).",
+                "level it needs. 'In Linux terms' below says which layout KVM picks.",
             ),
             ("registers", "levels"),
             ("concatenation", "sl0"),
