@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from model.arch.cpu import CPU_PRESETS
 from model.arch.faults import FaultKind
+from model.arch.fields import HCR_EL2
 from model.arch.walker import Regime, WalkParams, WalkResult
 from model.explore.configs import Configuration, run
 
@@ -191,10 +192,39 @@ def _kernel_pa(p: WalkParams, v: KernelVersion) -> list[Statement]:
 # -- KVM's own EL2 tables -------------------------------------------------------------------
 
 
-def _hyp_statements(p: WalkParams, hw: Hardware, v: KernelVersion) -> list[Statement]:
+def _hyp_statements(
+    p: WalkParams, hw: Hardware, v: KernelVersion, e2h: bool = False
+) -> list[Statement]:
     g, va = p.granule_kb, p.iasize
     start = 3 + 1 - hw_pgtable_levels(va, g)
-    out = [
+    out = []
+    if e2h:
+        if _at_least(v, "v6.10"):
+            out.append(
+                Statement(
+                    "kvm-arm.mode=protected runs the hypervisor like this (hVHE) on CPUs with VHE.",
+                    "hvhe-protected",
+                )
+            )
+        else:
+            out.append(Statement("hVHE needs arm64_sw.hvhe=1 in this release.", "hvhe-opt-in"))
+        if _at_least(v, "v6.14"):
+            out.append(
+                Statement(
+                    f"TCR_EL2 is the host's TCR_EL1 with T0SZ for the hyp VA space: this walk's "
+                    f"DS={int(p.ds)} is the host's.",
+                    "hvhe-tcr",
+                )
+            )
+        else:
+            out.append(
+                Statement(
+                    "TCR_EL2 is the host's TCR_EL1 (DS at bit 59 is the host's), with KVM's PS "
+                    "and DS written at their E2H=0 positions (T1SZ[2:0], IPS[0]).",
+                    "hvhe-tcr-e2h0-bits",
+                )
+            )
+    out += [
         Statement(
             f"A {va}-bit hyp VA space: kvm_pgtable_hyp_init() starts at level {start} "
             f"(KVM_PGTABLE_LAST_LEVEL + 1 - ARM64_HW_PGTABLE_LEVELS({va})).",
@@ -222,7 +252,9 @@ def _hyp_statements(p: WalkParams, hw: Hardware, v: KernelVersion) -> list[State
         )
     kvm_fmt = kvm_lpa2_enabled(hw, g)
     if g != 64:
-        if _at_least(v, "v6.14"):
+        if e2h:
+            pass
+        elif _at_least(v, "v6.14"):
             text = (
                 "KVM sets TCR_EL2.DS from the host's lpa2_is_enabled(): 1 only under a 52-bit "
                 "VA host on a CPU with stage-1 LPA2."
@@ -403,6 +435,11 @@ def view_key(config: Configuration, result: WalkResult, kernel: str | None = Non
     )
 
 
+def _tge(config: Configuration) -> bool:
+    """HCR_EL2.TGE: set for a VHE host kernel, clear while the hVHE hypervisor runs."""
+    return bool(HCR_EL2.get(config.registers.get("HCR_EL2", 0), "TGE"))
+
+
 def _names_hyp(start_level: int) -> list[dict]:
     return [{"level": lvl, "name": "hyp"} for lvl in range(start_level, 4)]
 
@@ -429,9 +466,14 @@ def linux_view(
     p1 = result.params.get("s1")
     if p1 is not None:
         hw = Hardware.from_cpu(cpu, p1.granule_kb)
-        if config.regime == Regime.EL2.value:
-            out["stage1"] = "KVM's nVHE/protected hypervisor (EL2, E2H=0)"
-            statements = _hyp_statements(p1, hw, v)
+        hvhe = config.regime == Regime.EL20.value and not _tge(config)
+        if config.regime == Regime.EL2.value or hvhe:
+            out["stage1"] = (
+                "KVM's hypervisor with hVHE (EL2, E2H=1, TGE=0)"
+                if hvhe
+                else "KVM's nVHE/protected hypervisor (EL2, E2H=0)"
+            )
+            statements = _hyp_statements(p1, hw, v, hvhe)
             out["levels"] = _names_hyp(p1.start_level)
         else:
             out["stage1"] = {
