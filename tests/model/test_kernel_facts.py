@@ -419,6 +419,12 @@ def test_fact_hvhe_tcr():
         assert hyp.fields["IPS"] == 0b110 and hyp.fields["A1"] == 0 and hyp.fields["EPD1"] == 1
         tcr = TCR_EL2_E2H.encode(**hyp.fields)
         assert TCR_EL2_E2H.get(tcr, "DS") == 1 and TCR_EL2_E2H.get(tcr, "T0SZ") == 12
+        # The explorer's panel tells the hVHE hypervisor (TGE=0) from a VHE host (TGE=1).
+        config = matrix.row("lpa2-va52-protected-4k-pa52-va52", tag).regime("hyp-s1").config
+        view = linux.linux_view(config, kernel=tag)
+        assert "hVHE" in view["stage1"] and "hvhe-tcr" in linux.statement_facts(view)
+        host = matrix.row("lpa2-va52-vhe-4k-pa52-va52", tag).regime("host-s1").config
+        assert "VHE host" in linux.linux_view(host, kernel=tag)["stage1"]
 
 
 ADDRSZ_FAULT = "fault-l-1-addrsize"
