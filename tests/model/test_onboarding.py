@@ -292,15 +292,6 @@ def test_table_name_folding(levels, names):
     assert linux.table_names(levels) == names
 
 
-def test_pgtable_levels_match_the_hardware_walk():
-    for g, sizes in linux.VA_OPTIONS.items():
-        for va in sizes:
-            from model.arch import geometry as geo
-
-            walk_levels = 3 - geo.s1_start_level(va, g) + 1
-            assert linux.pgtable_levels(g, va) == walk_levels == linux.hw_pgtable_levels(va, g)
-
-
 def test_kvm_stage2_uses_concatenation_not_level_minus_1():
     kvm = linux.kvm_stage2(52, 4)
     assert (kvm["start_level"], kvm["concatenated"], kvm["sl0"]) == (0, 16, 2)
