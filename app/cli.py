@@ -4,6 +4,8 @@
     lpa2-explorer walk 'https://host/?v=2&preset=4k-52-lpa2'     # a full link
     lpa2-explorer walk 'v=2&preset=4k-52-lpa2&access=el0w'       # its query string
     lpa2-explorer walk https://host/s/R2XxuxQ --data-dir ./var   # a short link
+    lpa2-explorer walk --image dump.elf --regs regs.txt --va 0x...  # tables in a dump
+    lpa2-explorer image dump.elf                                # what an image holds
     lpa2-explorer presets
 
 ``walk`` prints the same plain text as ``/walk.txt`` (or ``--json``: the same JSON as
@@ -21,6 +23,14 @@ from collections.abc import Sequence
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from app.cli_image import (
+    ImageArgsError,
+    add_image_arguments,
+    describe_image,
+    image_document,
+    image_from_args,
+    registers_from_args,
+)
 from app.linkstore import ID_RE, SQLiteLinkStore, existing_id
 from app.settings import DATA_DIR_ENV, LINKS_DB_NAME, PUBLIC_URL_ENV, get_settings
 from app.state import (
@@ -103,6 +113,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="build the background tables for the registers given (memory otherwise stays "
         "the preset's or the link's, whatever the registers say)",
     )
+    add_image_arguments(walk)
     walk.add_argument("--json", action="store_true", help="print JSON instead of text")
     walk.add_argument(
         "--data-dir",
@@ -116,6 +127,21 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     commands.add_parser("presets", help="list the configuration presets")
+
+    image = commands.add_parser(
+        "image",
+        help="say what a memory image holds (segments, sha256, VMCOREINFO)",
+        description="List the segments of a memory image, its sha256 and, for a kdump vmcore "
+        "(or a QEMU dump of a guest with a vmcoreinfo device), what VMCOREINFO says about the "
+        "kernel's tables and the registers derived from it.",
+    )
+    image.add_argument("files", nargs="+", metavar="FILE[@BASE]", help="image files")
+    image.add_argument("--json", action="store_true", help="print JSON instead of text")
+    image.add_argument(
+        "--registers",
+        action="store_true",
+        help="print only the registers derived from VMCOREINFO, as a --regs file",
+    )
     return parser
 
 
@@ -176,7 +202,9 @@ def _walk(args: argparse.Namespace) -> str:
         if decoded.problems:
             raise CliError(problems_message(decoded.problems))
         config = decoded.config
-    registers = {r: getattr(args, r) for r in REGISTER_NAMES if getattr(args, r) is not None}
+    image = image_from_args(args)
+    registers: dict[str, int | str] = dict(registers_from_args(args, image))
+    registers.update({r: getattr(args, r) for r in REGISTER_NAMES if getattr(args, r) is not None})
     try:
         config = build_config(
             base=config,
@@ -189,6 +217,7 @@ def _walk(args: argparse.Namespace) -> str:
             memory=dict(_pairs(args.mem, "--mem", "ADDR=VALUE")),
             choices=dict(_pairs(args.choice, "--choice", "NAME=VALUE")),
             refill=args.refill,
+            image=image.sha256 if image is not None else None,
         )
     except ValueError as error:
         raise CliError(str(error)) from None
@@ -205,7 +234,20 @@ def _walk(args: argparse.Namespace) -> str:
     return render_text(config, result=result, link=short or link)
 
 
-def _presets() -> str:
+def _image(args: argparse.Namespace) -> str:
+    args.image = args.files
+    image = image_from_args(args)
+    assert image is not None
+    if args.json:
+        return json.dumps(image_document(image), indent=2) + "\n"
+    if args.registers:
+        args.vmcoreinfo, args.regs = True, None
+        regs = registers_from_args(args, image)
+        return "".join(f"{name}={value:#x}\n" for name, value in regs.items())
+    return describe_image(image)
+
+
+def _presets(_args: argparse.Namespace | None = None) -> str:
     width = max(len(slug) for slug in CONFIG_PRESETS)
     return "".join(f"{slug:<{width}}  {c.title}\n" for slug, c in CONFIG_PRESETS.items())
 
@@ -213,10 +255,13 @@ def _presets() -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
-        output = _walk(args) if args.command == "walk" else _presets()
+        output = {"walk": _walk, "image": _image}.get(args.command, _presets)(args)
     except CliError as error:
         print(f"lpa2-explorer: {error}", file=sys.stderr)
         return error.status
+    except ImageArgsError as error:
+        print(f"lpa2-explorer: {error}", file=sys.stderr)
+        return EXIT_BAD_INPUT
     except KeyboardInterrupt:
         return 130
     try:

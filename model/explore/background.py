@@ -288,11 +288,12 @@ class StateMemory(Memory):
     """What a state's walk reads: the descriptors its link sets, over its background tables.
 
     ``source(pa)`` says where a value comes from: ``"set"`` (the link sets it),
-    ``"background"`` (the background tables) or ``"empty"`` (nothing is stored there: it
-    reads as 0, an invalid descriptor).
+    ``"background"`` (the background tables), ``"image"`` (a memory image standing in for
+    them, ``model.explore.image``) or ``"empty"`` (nothing is stored there: it reads as 0, an
+    invalid descriptor, over background tables; outside an image a read is an External abort).
     """
 
-    def __init__(self, words: Mapping[int, int], background: BackgroundTables | None) -> None:
+    def __init__(self, words: Mapping[int, int], background: Memory | None) -> None:
         self.words = MappingProxyType(dict(words))
         self.background = background
 
@@ -301,7 +302,7 @@ class StateMemory(Memory):
         if pa in self.words:
             return "set"
         if self.background is not None and pa in self.background:
-            return "background"
+            return getattr(self.background, "source_name", "background")
         return "empty"
 
     def read64(self, pa: int) -> int:

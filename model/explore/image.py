@@ -493,3 +493,39 @@ def _read_notes(f: ImageFile, fmt: _ElfFormat, offset: int, size: int, label: st
 
 def _align4(n: int) -> int:
     return (n + 3) & ~3
+
+
+# -- the images a process has open ------------------------------------------------------------
+
+# A state names its image by sha256 (``Configuration.image``); the memory behind it is one of
+# the images this process opened. An image is read-only and shared by every state.
+_OPEN: dict[str, MemoryImage] = {}
+
+
+class ImageNeeded(LookupError):
+    """A state reads an image this process has not opened."""
+
+    def __init__(self, sha256: str) -> None:
+        super().__init__(
+            f"this walk reads the memory image with sha256 {sha256}, which is not open here "
+            "(start with --image FILE to open it)"
+        )
+        self.sha256 = sha256
+
+
+def register(image: MemoryImage) -> str:
+    """Make ``image`` available to states that name it; returns its sha256."""
+    _OPEN[image.sha256] = image
+    return image.sha256
+
+
+def image_for(sha256: str) -> MemoryImage:
+    """The open image with this sha256; raises ImageNeeded."""
+    image = _OPEN.get(sha256)
+    if image is None:
+        raise ImageNeeded(sha256)
+    return image
+
+
+def open_images() -> tuple[MemoryImage, ...]:
+    return tuple(_OPEN.values())
