@@ -116,7 +116,9 @@ class ImageFile:
         except OSError as error:
             raise ImageError(f"{path}: cannot open ({error.strerror})") from None
         with handle:
-            self.size = os.fstat(handle.fileno()).st_size
+            stat = os.fstat(handle.fileno())
+            self.size = stat.st_size
+            self._stat_key = (stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns)
             if self.size == 0:
                 raise ImageError(f"{path}: the file is empty")
             try:
@@ -131,12 +133,19 @@ class ImageFile:
 
     @cached_property
     def sha256(self) -> str:
-        """SHA-256 of the file, streamed through the mapping in chunks."""
-        digest = hashlib.sha256()
-        chunk = 16 << 20
-        for start in range(0, self.size, chunk):
-            digest.update(self.view[start : start + chunk])
-        return digest.hexdigest()
+        """SHA-256 of the file, streamed through the mapping in chunks (once per process for
+        an unchanged file: reopening it finds the digest by device, inode, size and mtime)."""
+        known = _DIGESTS.get(self._stat_key)
+        if known is None:
+            digest = hashlib.sha256()
+            chunk = 16 << 20
+            for start in range(0, self.size, chunk):
+                digest.update(self.view[start : start + chunk])
+            known = _DIGESTS[self._stat_key] = digest.hexdigest()
+        return known
+
+
+_DIGESTS: dict[tuple[int, int, int, int], str] = {}
 
 
 @dataclass(frozen=True)
@@ -274,7 +283,7 @@ class MemoryImage(Memory):
         seg = self._segment_at(pa)
         if seg is not None and _LITTLE_ENDIAN_HOST:
             rel = pa - seg.base
-            if rel + length <= seg.data_size and (seg.offset + rel) % 8 == 0:
+            if rel + length <= seg.data_size:
                 start = seg.offset + rel
                 return seg.file.view[start : start + length].cast("Q")
         data = self.read(pa, length)
