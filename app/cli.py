@@ -43,7 +43,15 @@ from app.state import (
     walk_document,
 )
 from model import CPU_PRESETS, Regime
-from model.explore.configs import CONFIG_PRESETS, REGISTER_NAMES, run
+from model.explore.configs import (
+    CONFIG_PRESETS,
+    REGISTER_NAMES,
+    Configuration,
+    run,
+    state_memory,
+)
+from model.explore.ptdump import list_mappings
+from model.explore.ptdump_text import listing_to_dict, render_listing
 from model.explore.text import render_text
 
 DEFAULT_BASE = "http://127.0.0.1:8000"
@@ -66,6 +74,54 @@ def _flag(register: str) -> str:
     return "--" + register.lower().replace("_", "-")
 
 
+def _state_arguments(parser: argparse.ArgumentParser) -> None:
+    """The flags that make a state: a link, a preset, registers, memory, an image."""
+    parser.add_argument(
+        "link",
+        nargs="?",
+        help="full link (https://host/?v=2&...), its query string, or a short link "
+        "(https://host/s/ID or just ID; needs the database, see --data-dir)",
+    )
+    parser.add_argument("--preset", choices=list(CONFIG_PRESETS), help="configuration preset")
+    parser.add_argument("--regime", choices=[r.value for r in Regime], help="translation regime")
+    parser.add_argument("--cpu", choices=list(CPU_PRESETS), help="CPU preset")
+    parser.add_argument("--access", help="el0/el1/el2 + r/w/x, e.g. el1w")
+    parser.add_argument("--va", "--ipa", "--address", dest="address", help="input address")
+    for register in REGISTER_NAMES:
+        parser.add_argument(_flag(register), dest=register, metavar="VALUE", help=register)
+    parser.add_argument(
+        "--mem",
+        action="append",
+        default=[],
+        metavar="ADDR=VALUE",
+        help="descriptor at a physical address (repeatable)",
+    )
+    parser.add_argument(
+        "--choice",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="IMPLEMENTATION DEFINED choice: " + ", ".join(CHOICE_PARAMS.values()),
+    )
+    parser.add_argument(
+        "--refill",
+        action="store_true",
+        help="build the background tables for the registers given (memory otherwise stays "
+        "the preset's or the link's, whatever the registers say)",
+    )
+    add_image_arguments(parser)
+    parser.add_argument(
+        "--data-dir",
+        help=f"directory of the short-link database {LINKS_DB_NAME} "
+        f"(default ${DATA_DIR_ENV} or ./var)",
+    )
+    parser.add_argument(
+        "--public-url",
+        help=f"base URL links are printed with (default ${PUBLIC_URL_ENV}, else the host of "
+        f"the link given, else {DEFAULT_BASE})",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="lpa2-explorer",
@@ -80,51 +136,19 @@ def build_parser() -> argparse.ArgumentParser:
         description="Walk a translation and print it as the .txt twin prints it. Start from a "
         "link (full link, short link or query string) or a preset; flags change the state.",
     )
-    walk.add_argument(
-        "link",
-        nargs="?",
-        help="full link (https://host/?v=2&...), its query string, or a short link "
-        "(https://host/s/ID or just ID; needs the database, see --data-dir)",
-    )
-    walk.add_argument("--preset", choices=list(CONFIG_PRESETS), help="configuration preset")
-    walk.add_argument("--regime", choices=[r.value for r in Regime], help="translation regime")
-    walk.add_argument("--cpu", choices=list(CPU_PRESETS), help="CPU preset")
-    walk.add_argument("--access", help="el0/el1/el2 + r/w/x, e.g. el1w")
-    walk.add_argument("--va", "--ipa", "--address", dest="address", help="input address")
-    for register in REGISTER_NAMES:
-        walk.add_argument(_flag(register), dest=register, metavar="VALUE", help=register)
-    walk.add_argument(
-        "--mem",
-        action="append",
-        default=[],
-        metavar="ADDR=VALUE",
-        help="descriptor at a physical address (repeatable)",
-    )
-    walk.add_argument(
-        "--choice",
-        action="append",
-        default=[],
-        metavar="NAME=VALUE",
-        help="IMPLEMENTATION DEFINED choice: " + ", ".join(CHOICE_PARAMS.values()),
-    )
-    walk.add_argument(
-        "--refill",
-        action="store_true",
-        help="build the background tables for the registers given (memory otherwise stays "
-        "the preset's or the link's, whatever the registers say)",
-    )
-    add_image_arguments(walk)
+    _state_arguments(walk)
     walk.add_argument("--json", action="store_true", help="print JSON instead of text")
-    walk.add_argument(
-        "--data-dir",
-        help=f"directory of the short-link database {LINKS_DB_NAME} "
-        f"(default ${DATA_DIR_ENV} or ./var)",
+
+    ptdump = commands.add_parser(
+        "ptdump",
+        help="list every mapping of a regime's tables in a memory image",
+        description="List every valid mapping of a regime as merged ranges (size, level, "
+        "block/page, contiguous runs, permissions, memory type, table format), and the "
+        "faults met on the way: stage 1 (el10, el2, el20: VA -> OA), stage 2 (stage2: IPA -> "
+        "PA) or both (el10_s12: VA -> PA). Registers as for walk.",
     )
-    walk.add_argument(
-        "--public-url",
-        help=f"base URL links are printed with (default ${PUBLIC_URL_ENV}, else the host of "
-        f"the link given, else {DEFAULT_BASE})",
-    )
+    _state_arguments(ptdump)
+    ptdump.add_argument("--json", action="store_true", help="print JSON instead of text")
 
     commands.add_parser("presets", help="list the configuration presets")
 
@@ -192,17 +216,18 @@ def _resolve_link(text: str, store: SQLiteLinkStore) -> tuple[str, str | None]:
     return text.lstrip("?"), None
 
 
-def _walk(args: argparse.Namespace) -> str:
+def _config(args: argparse.Namespace) -> tuple[Configuration, str | None, SQLiteLinkStore]:
+    """The state the flags describe, the base URL of the link given (if any) and the store."""
     store = _store(args.data_dir)
     base = None
     config = None
+    image = image_from_args(args)
     if args.link:
         query, base = _resolve_link(args.link, store)
         decoded = decode(query)
         if decoded.problems:
             raise CliError(problems_message(decoded.problems))
         config = decoded.config
-    image = image_from_args(args)
     registers: dict[str, int | str] = dict(registers_from_args(args, image))
     registers.update({r: getattr(args, r) for r in REGISTER_NAMES if getattr(args, r) is not None})
     try:
@@ -221,7 +246,11 @@ def _walk(args: argparse.Namespace) -> str:
         )
     except ValueError as error:
         raise CliError(str(error)) from None
+    return config, base, store
 
+
+def _walk(args: argparse.Namespace) -> str:
+    config, base, store = _config(args)
     base = (args.public_url or "").rstrip("/") or get_settings().public_url or base or DEFAULT_BASE
     query = encode(config)
     result = run(config)
@@ -232,6 +261,18 @@ def _walk(args: argparse.Namespace) -> str:
         data = walk_document(config, result.to_dict(), base=base, short_link=short)
         return json.dumps(data, indent=2) + "\n"
     return render_text(config, result=result, link=short or link)
+
+
+def _ptdump(args: argparse.Namespace) -> str:
+    config, _base, _store = _config(args)
+    if config.image is None:
+        raise CliError("ptdump lists the tables of a memory image: give --image FILE[@BASE]")
+    listing = list_mappings(
+        config.regime, config.registers, state_memory(config), config.cpu, config.choices
+    )
+    if args.json:
+        return json.dumps(listing_to_dict(listing), indent=2) + "\n"
+    return render_listing(listing)
 
 
 def _image(args: argparse.Namespace) -> str:
@@ -255,7 +296,8 @@ def _presets(_args: argparse.Namespace | None = None) -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
-        output = {"walk": _walk, "image": _image}.get(args.command, _presets)(args)
+        commands = {"walk": _walk, "ptdump": _ptdump, "image": _image}
+        output = commands.get(args.command, _presets)(args)
     except CliError as error:
         print(f"lpa2-explorer: {error}", file=sys.stderr)
         return error.status

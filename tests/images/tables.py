@@ -143,7 +143,7 @@ class Tables:
     def leaf_bits(self, **kw) -> int:
         """Attribute bits of a leaf: stage 1 ``attr`` (AttrIndx), ``ap``, ``pxn``, ``uxn``,
         ``ng``; stage 2 ``memattr``, ``s2ap``, ``xn``; both ``af`` (default 1), ``sh``
-        (DS=0 only: with DS=1 bits [9:8] are OA[51:50])."""
+        (DS=0 only: with DS=1 bits [9:8] are OA[51:50]), ``contiguous``."""
         bits = AF if kw.get("af", 1) else 0
         if not self.ds:
             bits |= kw.get("sh", 0b11) << 8
@@ -154,7 +154,7 @@ class Tables:
         else:
             bits |= kw.get("memattr", 0b1111) << 2 | kw.get("s2ap", 0b11) << 6
             bits |= UXN if kw.get("xn") else 0
-        return bits
+        return bits | (CONTIGUOUS if kw.get("contiguous") else 0)
 
     def map(self, ia: int, oa: int, level: int, bits: int | None = None, **kw) -> int:
         """Write a block (level < 3) or page (level 3) mapping ``ia`` to ``oa``; returns the
