@@ -175,6 +175,7 @@ def kernel_tables(text: str) -> KernelTables:
         A1=1,
         AS=1,
         TBI0=1,
+        EPD0=1,
     )
     start = geo.s1_start_level(iasize, granule)
     out.registers.append(
@@ -187,7 +188,8 @@ def kernel_tables(text: str) -> KernelTables:
             f"IPS={ips:#05b} ({geo.ps_bits(ips)} bits, assumed: VMCOREINFO does not record the "
             "CPU's PARange, and the largest size walks well-formed tables the same); SH, IRGN, "
             "ORGN, A1, AS, TBI0 as __cpu_setup sets them; HA=0 (hardware Access flag updates "
-            "depend on the CPU); T0SZ=T1SZ (the crashed task's TTBR0 tables are not recorded). "
+            "depend on the CPU); EPD0=1, T0SZ=T1SZ (added here: the crashed task's TTBR0 "
+            "tables are not recorded, so the TTBR0 range is not walked). "
             f"The walk of a kernel address starts at level {start}.",
         )
     )
@@ -238,15 +240,19 @@ def kernel_tables(text: str) -> KernelTables:
                 ("_stext", stext, (stext - voffset) & MASK64, "SYMBOL - kimage_voffset")
             )
     if phys_offset is not None and va_bits is not None:
-        # PAGE_OFFSET = _PAGE_OFFSET(VA_BITS) = -(1 << VA_BITS); __lm_to_phys(va) =
-        # va - PAGE_OFFSET + PHYS_OFFSET (arch/arm64/include/asm/memory.h).
+        # __lm_to_phys(va) = va - PAGE_OFFSET + PHYS_OFFSET with PAGE_OFFSET = -(1 << VA_BITS)
+        # (arch/arm64/include/asm/memory.h). A VA_BITS=52 kernel on a CPU with 48-bit VAs keeps
+        # PAGE_OFFSET but uses only the top of the linear region: arm64_memblock_init (mm/init.c)
+        # lowers PHYS_OFFSET by _PAGE_OFFSET(48) - _PAGE_OFFSET(52) so that RAM lands there.
         page_offset = (-(1 << va_bits)) & MASK64
+        start = (-(1 << iasize)) & MASK64 if iasize < va_bits else page_offset
         out.addresses.append(
             (
-                "PAGE_OFFSET (start of the linear map)",
-                page_offset,
-                phys_offset,
-                "-(1 << VA_BITS) maps to PHYS_OFFSET (__lm_to_phys)",
+                "start of the linear map",
+                start,
+                (start - page_offset + phys_offset) & MASK64,
+                "__lm_to_phys: VA - PAGE_OFFSET + PHYS_OFFSET, PAGE_OFFSET = -(1 << VA_BITS)"
+                + (f"; the map starts at -(1 << {iasize}) here" if start != page_offset else ""),
             )
         )
     return out

@@ -99,6 +99,7 @@ class Tables:
     alloc: Allocator
     start: int | None = None  # stage 2: from SL0/SL2; stage 1: from the input size
     lpa: bool = False  # 64KB with a 52-bit output size: OA[51:48] in desc[15:12]
+    root: int | None = None  # where the start table is (default: allocated)
     words: dict[int, int] = field(default_factory=dict)
     mappings: list[Mapping] = field(default_factory=list)
 
@@ -111,7 +112,8 @@ class Tables:
         else:
             self.variant = "DS1" if self.ds else "DS0"
         start_bytes = 1 << geo.start_table_bits(self.iasize, self.granule, self.start)
-        self.root = self.alloc.take(start_bytes, max(start_bytes, 64))
+        if self.root is None:
+            self.root = self.alloc.take(start_bytes, max(start_bytes, 64))
         self.next_table: dict[int, int] = {}  # table descriptor address -> next table
 
     @property
