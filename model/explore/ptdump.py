@@ -522,6 +522,7 @@ def _compose(lister: _Lister, stage1: RootListing, stage2: RootListing) -> RootL
     out = RootListing(stage1.name, stage1.params, stage1.input_base, stage1.input_end)
     out.faults = list(stage1.faults)
     out.tables, out.descriptors = stage1.tables, stage1.descriptors
+    out.setup_fault = stage1.setup_fault
     s2 = stage2.mappings
     starts = [m.start for m in s2]
     infos: dict[tuple, WalkResult] = {}

@@ -178,3 +178,24 @@ class Tables:
         d = self.desc_address(self.table_for(ia, level), level, ia)
         self.words[d] = value
         return d
+
+
+def merged(mappings: list[Mapping]) -> list[tuple[int, int, int, int, str]]:
+    """The ranges a listing shows for ``mappings``: ``(start, end, oa, level, kind)``, adjacent
+    leaves merged where input and output both continue with the same level and bits. Leaves
+    with AF=0 are left out: every access to them faults (no hardware AF update here)."""
+    out: list[list] = []
+    for m in sorted(mappings, key=lambda m: m.ia):
+        if not m.bits & AF:
+            continue
+        last = out[-1] if out else None
+        if (
+            last is not None
+            and last[1] == m.ia
+            and last[2] + (last[1] - last[0]) == m.oa
+            and (last[3], last[4], last[5]) == (m.level, m.kind, m.bits)
+        ):
+            last[1] += m.size
+        else:
+            out.append([m.ia, m.ia + m.size, m.oa, m.level, m.kind, m.bits])
+    return [tuple(r[:5]) for r in out]
