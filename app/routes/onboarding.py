@@ -14,7 +14,7 @@ from app.state import decode as decode_query
 from app.state import encode, parse_number
 from app.templating import templates
 from model.arch.walker import WalkResult
-from model.explore.compare import compare, flip_ds, main_levels, other_granule
+from model.explore.compare import compare, flip_ds, other_granule
 from model.explore.configs import Configuration, run
 from model.teach import decode as dec
 from model.teach import glossary, matrix, reference, tour
@@ -77,7 +77,7 @@ def walk_summary(config: Configuration, result: WalkResult | None = None) -> dic
     names = {n["level"]: n["name"] for n in linux["levels"]}
     rows = []
     s1_stage = 1 if "s1" in result.params else 2
-    for lr in main_levels(result):
+    for lr in (ref.read for ref in result.reads(nested=False)):
         name = "VA" if lr.stage == 1 and config.regime != "stage2" else "IPA"
         if lr.stage == 2 and s1_stage == 1:
             name = "IPA"

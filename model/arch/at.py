@@ -6,22 +6,17 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from . import attrs as attrmod
-from .cpu import CPU, Choices
+from . import fault_rules as rules
+from .attrs import OutputAttributes, Stage2Attributes, combine
+from .cpu import CPU, CPU_PRESETS, Choices
 from .descriptors import BitSource
-from .faults import FaultKind, make_fault
+from .faults import raise_fault
 from .fields import HCR_EL2, SCTLR, TCR_EL1, TCR_EL2, TCR_EL2_E2H
-from .walker import (
-    Access,
-    Regime,
-    WalkResult,
-    Warning,
-    _combine,
-    encode_iss,
-    encode_par_fault,
-    encode_par_ok,
-    walk,
-)
+from .notes import WalkWarning
+from .regime import Access, Regime
+from .result import WalkResult
+from .syndromes import par_fault, par_success
+from .walker import walk
 
 AT_OPS = (
     "s1e1r",
@@ -100,62 +95,61 @@ def at_walk(
     else:
         res = _flat(regime, regs, memory, va, access, plan, cpu, choices)
     for n in plan["notes"]:
-        res.warnings.append(Warning("at", n))
+        res.warnings.append(WalkWarning("at", n))
     return res
 
 
-def _flat(regime, regs, memory, va, access, plan, cpu, choices) -> WalkResult:
-    from .cpu import CPU_PRESETS
-
+def _flat(
+    regime: Regime,
+    regs: Mapping[str, int],
+    memory: Any,
+    va: int,
+    access: Access,
+    plan: dict,
+    cpu: CPU | None,
+    choices: Choices | None,
+) -> WalkResult:
+    """Stage 1 disabled (AArch64.S1DisabledOutput): the output is the input, Device-nGnRnE,
+    then stage 2 when the operation includes it."""
     cpu = cpu or CPU_PRESETS["max"]
     res = WalkResult(regime=regime.value, access=access, input_address=va)
-    res.warnings.append(Warning("mmu-off", "Stage 1 is disabled: the output equals the input."))
+    res.tge = bool(HCR_EL2.get(int(regs.get("HCR_EL2", 0)), "TGE"))
+    res.warnings.append(WalkWarning("mmu-off", "Stage 1 is disabled: the output equals the input."))
     pamax = cpu.pamax
-    # AArch64.S1DisabledOutput: VA[AddrTop:PAMax] must be zero, where AddrTop is 55 when the
-    # top byte is ignored (TBI applies to AT, a data access) and 63 otherwise.
+    # VA[AddrTop:PAMax] must be zero, where AddrTop is 55 when the top byte is ignored (TBI
+    # applies to AT, a data access) and 63 otherwise.
     top = 55 if _tbi(regime, regs, va) else 63
     if (va & ((1 << (top + 1)) - 1)) >> pamax:
-        res.fault = make_fault(
-            FaultKind.ADDRESS_SIZE,
-            0,
-            1,
-            "flat-oa-out-of-range",
-            f"Stage 1 is disabled and VA{'[55:0]' if top == 55 else ''} {va:#x} has bits set "
-            f"at or above PAMax ({pamax}).",
-            f"use an address below 2^{pamax}",
-        )
-        res.par = encode_par_fault(res.fault)
-        res.esr_iss = encode_iss(res.fault, access)
+        site = rules.FLAT_OA_OUT_OF_RANGE.site(level=0, va=va, top=top, pamax=pamax)
+        res.fault = raise_fault(site, 0, 1)
+        res.fault.wnr = access.write
+        res.par = par_fault(res.fault)
         return res
     va &= (1 << pamax) - 1
-    s1_attrs = {
-        "attr": _FLAT_ATTR,
-        "memory_type": attrmod.describe_mair(_FLAT_ATTR),
-        "sh": 2,
-        "sh_origin": "stage 1 disabled: Device-nGnRnE, Outer Shareable",
-    }
-    res.oa_sources = [BitSource(pamax - 1, 0, "ia", pamax - 1, 0, None)]
+    stage1 = OutputAttributes(
+        attr=_FLAT_ATTR, sh=2, sh_origin="stage 1 disabled: Device-nGnRnE, Outer Shareable"
+    )
+    res.oa_sources = [BitSource(pamax - 1, 0, "ia", pamax - 1, 0, None, 1)]
     if plan["s2_final"]:
         s2res = walk(Regime.STAGE2, regs, memory, va, access, cpu=cpu, choices=choices)
         res.ipa = va
-        res.s2_final = _as_stage(s2res)
+        res.s2_final = s2res.main
         res.params = s2res.params
         res.descriptor_reads = s2res.descriptor_reads
         res.warnings += s2res.warnings
         res.choices_used = s2res.choices_used
         if s2res.fault is not None:
             res.fault = s2res.fault
-            res.par = encode_par_fault(res.fault)
-            res.esr_iss = encode_iss(res.fault, access)
+            res.par = par_fault(res.fault)
             return res
+        assert isinstance(s2res.attrs, Stage2Attributes) and s2res.output_address is not None
         res.output_address = s2res.output_address
         res.oa_sources = s2res.oa_sources
-        s1 = _Stub(s1_attrs)
-        res.attrs = _combine(s1, _Stub(s2res.attrs))
+        res.attrs = combine(stage1, s2res.attrs)
     else:
         res.output_address = va
-        res.attrs = s1_attrs
-    res.par = encode_par_ok(res.output_address, res.attrs["attr"], res.attrs["sh"])
+        res.attrs = stage1
+    res.par = par_success(res.output_address, res.attrs.attr, res.attrs.sh)
     return res
 
 
@@ -165,24 +159,6 @@ def _tbi(regime: Regime, regs: Mapping[str, int], va: int) -> bool:
         return bool(TCR_EL2.get(int(regs.get("TCR_EL2", 0)), "TBI"))
     layout, name = (TCR_EL2_E2H, "TCR_EL2") if regime == Regime.EL20 else (TCR_EL1, "TCR_EL1")
     return bool(layout.get(int(regs.get(name, 0)), f"TBI{(va >> 55) & 1}"))
-
-
-class _Stub:
-    def __init__(self, attrs: dict) -> None:
-        self.attrs = attrs
-
-
-def _as_stage(res: WalkResult):
-    from .walker import StageWalk
-
-    sw = StageWalk(stage=2, params=res.params.get("s2"))
-    sw.levels = res.levels
-    sw.output_address = res.output_address
-    sw.oa_sources = res.oa_sources
-    sw.attrs = res.attrs
-    sw.perms = res.perms
-    sw.fault = res.fault
-    return sw
 
 
 def at(

@@ -686,7 +686,7 @@ MAIR = _layout(
 )
 
 # ---------------------------------------------------------------------------------------------
-# PAR_EL1, ESR ISS
+# PAR_EL1, ESR_ELx and its ISS, FAR, HPFAR_EL2
 # ---------------------------------------------------------------------------------------------
 
 PAR_EL1 = _layout(
@@ -770,6 +770,108 @@ ESR_ISS_IA = _layout(
         _res0("RES0_24_13", 24, 13),
     ],
     width=25,
+)
+
+# The exception classes of the aborts a translation fault raises, with the ISS layout of each.
+EC_INSTRUCTION_ABORT_LOWER = 0x20
+EC_INSTRUCTION_ABORT_SAME = 0x21
+EC_DATA_ABORT_LOWER = 0x24
+EC_DATA_ABORT_SAME = 0x25
+_EC_NAMES = {
+    EC_INSTRUCTION_ABORT_LOWER: "Instruction Abort from a lower EL",
+    EC_INSTRUCTION_ABORT_SAME: "Instruction Abort, same EL",
+    EC_DATA_ABORT_LOWER: "Data Abort from a lower EL",
+    EC_DATA_ABORT_SAME: "Data Abort, same EL",
+    0x15: "SVC from AArch64",
+    0x16: "HVC from AArch64",
+    0x17: "SMC from AArch64",
+    0x18: "Trapped MSR/MRS/system instruction",
+    0x00: "Unknown reason",
+}
+
+ESR_ELx = _layout(
+    "ESR_ELx",
+    "Exception Syndrome Register (EC, IL, ISS2)",
+    [
+        _res0("RES0_63_56", 63, 56),
+        _f(
+            "ISS2",
+            55,
+            32,
+            "ISS2",
+            "Extra syndrome for some exceptions (FEAT_LS64, GCS, ...); 0 for the aborts here.",
+        ),
+        _f(
+            "EC",
+            31,
+            26,
+            "Exception class",
+            "What kind of exception this is. 0x20/0x21 are Instruction Aborts from a lower / "
+            "the same EL, 0x24/0x25 Data Aborts from a lower / the same EL.",
+            _EC_NAMES,
+        ),
+        _f("IL", 25, 25, "Instruction length", "1 = 32-bit instruction (always for aborts)."),
+        _f(
+            "ISS",
+            24,
+            0,
+            "Instruction specific syndrome",
+            "Decoded below with the layout chosen by EC.",
+            kind="number",
+        ),
+    ],
+    "The exception syndrome: EC picks the ISS layout.",
+)
+
+# ESR_ELx.EC -> the layout of its ISS (ESR_ISS_DA / ESR_ISS_IA).
+ESR_ISS_LAYOUTS: dict[int, str] = {
+    EC_INSTRUCTION_ABORT_LOWER: "ESR_ISS_IA",
+    EC_INSTRUCTION_ABORT_SAME: "ESR_ISS_IA",
+    EC_DATA_ABORT_LOWER: "ESR_ISS_DA",
+    EC_DATA_ABORT_SAME: "ESR_ISS_DA",
+}
+
+FAR_ELx = _layout(
+    "FAR_ELx",
+    "Fault Address Register (FAR_EL1 / FAR_EL2)",
+    [
+        _f(
+            "VA",
+            63,
+            0,
+            "Faulting virtual address",
+            "The virtual address of the access that faulted, for stage-1 and stage-2 faults "
+            "alike (a stage-2 fault's IPA is in HPFAR_EL2).",
+            kind="address",
+        )
+    ],
+)
+
+HPFAR_EL2 = _layout(
+    "HPFAR_EL2",
+    "Hypervisor IPA Fault Address Register",
+    [
+        _res0("RES0_3_0", 3, 0),
+        _f(
+            "FIPA",
+            43,
+            4,
+            "Faulting IPA [51:12]",
+            "Bits [51:12] of the IPA whose stage-2 translation faulted; for a fault on a "
+            "stage-1 table walk (S1PTW=1), the IPA of the table entry being read. Bits [43:40] "
+            "are IPA[51:48] with FEAT_LPA/FEAT_LPA2, RES0 otherwise.",
+            lpa2="FIPA[43:40] hold IPA[51:48].",
+        ),
+        _res0("RES0_62_44", 62, 44),
+        _f(
+            "NS",
+            63,
+            63,
+            "Faulting IPA space",
+            "0 = Non-secure IPA space here (Secure not modelled).",
+        ),
+    ],
+    "Written on a stage-2 abort taken to EL2 (translation, access flag, address size, permission).",
 )
 
 # ---------------------------------------------------------------------------------------------
@@ -1290,8 +1392,11 @@ LAYOUTS: dict[str, Layout] = {
         MAIR,
         PAR_EL1,
         PAR_EL1_FAULT,
+        ESR_ELx,
         ESR_ISS_DA,
         ESR_ISS_IA,
+        FAR_ELx,
+        HPFAR_EL2,
         ID_AA64MMFR0,
         ID_AA64MMFR1,
         ID_AA64MMFR2,

@@ -268,9 +268,8 @@ def linux_view(config: Configuration, result: WalkResult | None = None) -> dict:
         out["levels"] = names
     p2 = result.params.get("s2")
     if p2 is not None and (config.regime != Regime.EL10.value or result.s2_final is not None):
-        leaf = next(
-            (lr for lr in reversed(_s2_levels(result)) if lr.kind in ("block", "page")), None
-        )
+        s2_reads = [r.read for r in result.reads(nested=False) if r.read.stage == 2]
+        leaf = next((lr for lr in reversed(s2_reads) if lr.kind in ("block", "page")), None)
         facts = _stage2_facts(p2, leaf.level if leaf else None, leaf.kind if leaf else None)
         out["stage2"] = "the guest's stage 2 (KVM)"
         out["kvm"] = [f.to_dict() for f in facts]
@@ -279,9 +278,3 @@ def linux_view(config: Configuration, result: WalkResult | None = None) -> dict:
                 {"level": lvl, "name": f"level {lvl}"} for lvl in range(p2.start_level, 4)
             ]
     return out
-
-
-def _s2_levels(result: WalkResult):
-    if result.s2_final is not None:
-        return result.s2_final.levels
-    return [lr for lr in result.levels if lr.stage == 2]
