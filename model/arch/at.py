@@ -43,7 +43,7 @@ def at_plan(op: str, regs: Mapping[str, int]) -> dict:
     e2h, tge, vm = (HCR_EL2.get(hcr, n) for n in ("E2H", "TGE", "VM"))
     host = bool(e2h and tge)
     kind = "write" if op.endswith("w") else "read"
-    notes = []
+    notes: list[str] = []
 
     def el2_regime(regime: Regime, el: int) -> dict:
         """EL2 and EL2&0 walks: SCTLR_EL2.M enables them; stage 2 never applies."""

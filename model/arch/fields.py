@@ -7,9 +7,9 @@ descriptors only through ``Layout.get`` (and friends). Masks and shifts are prec
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 FieldKind = Literal["flag", "enum", "number", "address", "res0", "res1"]
 
@@ -75,8 +75,9 @@ class Layout:
             if not (0 <= f.lo <= f.hi < self.width):
                 raise ValueError(f"{self.name}.{f.name}: bad range [{f.hi}:{f.lo}]")
             for b in range(f.lo, f.hi + 1):
-                if bit_owner[b] is not None:
-                    raise ValueError(f"{self.name}: {f.name} overlaps {bit_owner[b].name}")
+                owner = bit_owner[b]
+                if owner is not None:
+                    raise ValueError(f"{self.name}: {f.name} overlaps {owner.name}")
                 bit_owner[b] = f
             by_name[f.name] = f
             if f.kind == "res0":
@@ -198,13 +199,13 @@ class DecodedRows(Sequence):
             self._rows = self.layout.decode_rows(self.value)
         return self._rows
 
-    def __getitem__(self, index):  # type: ignore[override]
+    def __getitem__(self, index: Any) -> Any:
         return self._list()[index]
 
     def __len__(self) -> int:
         return len(self.layout.fields)
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[tuple[str, int, int, int, str]]:
         return iter(self._list())
 
     def __eq__(self, other: object) -> bool:
@@ -228,21 +229,30 @@ class DecodedRows(Sequence):
 # ---------------------------------------------------------------------------------------------
 
 
-def _f(name, hi, lo, summary, help_, values=None, lpa2="", kind=None) -> Field:
+def _f(
+    name: str,
+    hi: int,
+    lo: int,
+    summary: str,
+    help_: str,
+    values: Mapping[int, str] | None = None,
+    lpa2: str = "",
+    kind: FieldKind | None = None,
+) -> Field:
     if kind is None:
         kind = "flag" if hi == lo and not values else ("enum" if values else "number")
     return Field(name, hi, lo, summary, help_, dict(values or {}), lpa2, kind)
 
 
-def _res0(name, hi, lo, help_="Reserved, must be zero.") -> Field:
+def _res0(name: str, hi: int, lo: int, help_: str = "Reserved, must be zero.") -> Field:
     return Field(name, hi, lo, "RES0", help_, {}, "", "res0")
 
 
-def _res1(name, hi, lo) -> Field:
+def _res1(name: str, hi: int, lo: int) -> Field:
     return Field(name, hi, lo, "RES1", "Reserved, must be one.", {}, "", "res1")
 
 
-def _layout(name, title, fields, help_="", width=64) -> Layout:
+def _layout(name: str, title: str, fields: list[Field], help_: str = "", width: int = 64) -> Layout:
     return Layout(name, title, width, tuple(sorted(fields, key=lambda f: -f.lo)), help_)
 
 
@@ -274,7 +284,7 @@ _DS_HELP = (
 )
 
 
-def _txsz(name, hi, lo, what) -> Field:
+def _txsz(name: str, hi: int, lo: int, what: str) -> Field:
     return _f(
         name,
         hi,
@@ -565,7 +575,7 @@ _BADDR_HELP = (
 )
 
 
-def _ttbr(name, title, top_name, top_help, fmt52: bool) -> Layout:
+def _ttbr(name: str, title: str, top_name: str, top_help: str, fmt52: bool) -> Layout:
     top = [_f(top_name, 63, 48, top_help, top_help)] if top_name else [_res0("RES0_63_48", 63, 48)]
     if fmt52:
         addr = [

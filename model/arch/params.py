@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from . import fault_rules as rules
 from . import geometry as geo
@@ -155,7 +156,7 @@ def _txsz(
         return _TxSZ(raw, None)
     choice = notes.use_choice("txsz_out_of_range")
     nearest = min(max(raw, lo), hi)
-    values = {"field": field_name, "value": raw, "minimum": lo, "maximum": hi}
+    values: dict[str, Any] = {"field": field_name, "value": raw, "minimum": lo, "maximum": hi}
     if raw < lo:
         if choice == "fault" or mandatory_low:
             site = rules.TXSZ_BELOW_MIN.site(**values, mandatory=mandatory_low, fix_field=fix_field)
@@ -409,7 +410,9 @@ def derive_stage2(
     invalid = geo.s2_invalid_sl(granule, sl0, sl2, ds, cpu.pamax, cpu.has_ttst)
     if invalid is None and start is None:
         invalid = "reserved SL0 encoding"
-    inconsistent = invalid is None and geo.s2_inconsistent_sl(iasize, granule, start)
+    inconsistent = (
+        start is not None and invalid is None and geo.s2_inconsistent_sl(iasize, granule, start)
+    )
     # An invalid or inconsistent SL faults before any table is read: no start level.
     walk_start = start if invalid is None and not inconsistent else None
     fmt52 = ds or (granule == 64 and cpu.has_lpa and ps_raw == 0b110)
@@ -475,7 +478,7 @@ def derive_stage2(
         problem = rules.S2_INVALID_SL.site(
             level=0, sl0=sl0, sl2=sl2, granule=granule, reason=invalid
         )
-    elif inconsistent:
+    elif inconsistent and start is not None:
         lo, hi = geo.s2_iasize_range(granule, start)
         problem = rules.S2_INCONSISTENT_SL.site(
             level=0,

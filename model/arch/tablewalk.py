@@ -19,13 +19,14 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from . import fault_rules as rules
 from . import geometry as geo
 from .attrs import Stage1Attributes, Stage2Attributes, s2_memattr_to_attr
 from .cpu import CPU
 from .descriptors import BitSource, decode_address
-from .faults import Fault, FaultSite, raise_fault
+from .faults import Fault, FaultRule, FaultSite, raise_fault
 from .fields import MAIR, SCTLR, descriptor_layout
 from .memory import Memory
 from .notes import Notes, bit_range
@@ -173,7 +174,7 @@ def _high_oa_choice(t: Translation, addr: int, p: WalkParams) -> int:
     return addr
 
 
-def _oa_out_of_range(rule, p: WalkParams, address: int, **values) -> FaultSite:
+def _oa_out_of_range(rule: FaultRule, p: WalkParams, address: int, **values: Any) -> FaultSite:
     return rule.site(
         address=address,
         oa_bits=p.oa_bits,

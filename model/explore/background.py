@@ -4,16 +4,11 @@ user did not set, consistent enough that a walk of any address completes."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING
 
 from model.arch import geometry as geo
 from model.arch.descriptors import encode_address
 from model.arch.fields import descriptor_layout
-from model.arch.memory import Memory, as_memory
-
-if TYPE_CHECKING:  # pragma: no cover
-    from model.arch.walker import WalkParams
-
+from model.arch.memory import Memory, WalkGeometry, as_memory
 
 _MIX = 0x9E3779B97F4A7C15
 
@@ -62,7 +57,7 @@ class SyntheticMemory(Memory):
         return self.synthesized.get(pa, 0)
 
     def read_descriptor(
-        self, pa: int, stage: int, level: int, params: WalkParams
+        self, pa: int, stage: int, level: int, params: WalkGeometry
     ) -> tuple[int, bool]:
         pa &= ~7
         if self._in_base(pa):
@@ -72,7 +67,7 @@ class SyntheticMemory(Memory):
         return self.synthesized[pa], True
 
     # -- synthesis -------------------------------------------------------------------------
-    def _region(self, stage: int, params: WalkParams) -> tuple[int, int]:
+    def _region(self, stage: int, params: WalkGeometry) -> tuple[int, int]:
         if self.seed_region is not None:
             base, size = self.seed_region
         else:
@@ -82,7 +77,7 @@ class SyntheticMemory(Memory):
         half = size // 2
         return (base, half) if stage == 1 else (base + half, half)
 
-    def _table_slot(self, stage: int, level: int, params: WalkParams, desc_pa: int) -> int:
+    def _table_slot(self, stage: int, level: int, params: WalkGeometry, desc_pa: int) -> int:
         base, size = self._region(stage, params)
         gb = params.granule_bits
         slots = max(1, size >> gb)
@@ -96,7 +91,7 @@ class SyntheticMemory(Memory):
             idx = (idx + 1) % slots
         return base
 
-    def synthesize(self, stage: int, level: int, params: WalkParams, desc_address: int) -> int:
+    def synthesize(self, stage: int, level: int, params: WalkGeometry, desc_address: int) -> int:
         """Invent the descriptor at ``desc_address`` for a walk with ``params``."""
         variant = params.desc_variant
         if level < geo.FINAL_LEVEL:

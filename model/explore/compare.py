@@ -172,19 +172,20 @@ def config_changes(
                 change.used = name in used
                 out.append(change)
     for address in sorted(set(a.memory) | set(b.memory)):
-        old, new = a.memory.get(address), b.memory.get(address)
-        if old == new:
+        before, after = a.memory.get(address), b.memory.get(address)
+        if before == after:
             continue
         read = _read_at(rb, address)
         if read is None:
             continue  # not part of b's walk
-        if old is None:
+        if before is None:
             ref = _read_at(run(_without(b, address)), address)
-            old = ref.raw if ref is not None else 0
-        if new is None:
-            new = read.raw or 0
+            before = (ref.raw or 0) if ref is not None else 0
+        if after is None:
+            after = read.raw or 0
         where = f"stage-{read.stage} L{read.level} descriptor"
-        out += _field_diff(where, LAYOUTS[read.layout], old, new, (read.stage, read.level))
+        layout = LAYOUTS[read.layout or ""]
+        out += _field_diff(where, layout, before, after, (read.stage, read.level))
     return out
 
 
@@ -344,11 +345,10 @@ def compare(a: Configuration, b: Configuration) -> Comparison:
     # The levels of the walks proper: stage 1 (or stage 2 alone), then the final stage 2.
     la = {(r.read.stage, r.read.level): r.read for r in ra.reads(nested=False)}
     lb = {(r.read.stage, r.read.level): r.read for r in rb.reads(nested=False)}
-    keys = sorted(set(la) | set(lb), key=lambda k: (k[0], k[1]))
     levels = []
-    for key in keys:
-        x, y = la.get(key), lb.get(key)
-        d = LevelDiff(key[0], key[1], x, y)
+    for stage_level in sorted(set(la) | set(lb)):
+        x, y = la.get(stage_level), lb.get(stage_level)
+        d = LevelDiff(stage_level[0], stage_level[1], x, y)
         if x is not None and y is not None:
             d.index_moved = (x.index_hi, x.index_lo) != (y.index_hi, y.index_lo)
             d.address_differs = x.desc_address != y.desc_address

@@ -450,11 +450,7 @@ def expected_qemu(s: Scenario, version: tuple, disabled: frozenset = frozenset()
                     return ExpectCrash("stage-2 AF/permission fault on a level -1 table read")
             else:
                 par = (par & ~(0x3F << 1)) | (fsc_for(f.kind, s1l) << 1)
-    if (
-        f is None
-        and "s2-attr-combine-device" in on
-        and isinstance(res.attrs, CombinedAttributes)
-    ):
+    if f is None and "s2-attr-combine-device" in on and isinstance(res.attrs, CombinedAttributes):
         s1a, s2m = res.attrs.stage1.attr, res.attrs.stage2.memattr
         qa = _qemu_device_combine(s1a, _qemu_s2_mair(s2m))
         if qa is not None and qa != res.attrs.attr:
