@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from model import CPU_PRESETS, Choices, at_walk, walk
 from model.arch.cpu import CHOICE_HELP
-from model.explore.background import SyntheticMemory
+from model.explore.background import StateMemory, tables_for
 from model.explore.configs import CONFIG_PRESETS, REGISTER_NAMES
 
 from . import old_walker
@@ -60,10 +60,9 @@ def _old_choices(choices: Choices):
 
 
 class _OldView(old_memory.Memory):
-    """The old walker's view of a new ``SyntheticMemory`` (both call ``read_descriptor``
-    with parameters that carry the same attributes)."""
+    """The old walker's view of a ``StateMemory`` (set descriptors over background tables)."""
 
-    def __init__(self, memory: SyntheticMemory) -> None:
+    def __init__(self, memory: StateMemory) -> None:
         self.memory = memory
 
     def read64(self, pa: int) -> int:
@@ -104,11 +103,31 @@ def scenarios(draw):
     edits = draw(st.lists(st.tuples(st.integers(0, 5), st.integers(0, 63)), max_size=3))
     mode = draw(st.sampled_from(["synthetic", "plain", "at"]))
     op = draw(st.sampled_from(list(old_at.AT_OPS)))
-    return preset, registers, address, memory, regime, access, cpu, choices, edits, mode, op
+    # The background tables stay those of the preset, whatever the edits (as in the explorer).
+    background = (dict(config.registers), config.cpu, config.regime)
+    return (
+        preset,
+        registers,
+        address,
+        memory,
+        regime,
+        access,
+        cpu,
+        choices,
+        edits,
+        mode,
+        op,
+        background,
+    )
 
 
-def _edited(memory, regime, registers, address, access, cpu, choices, edits):
-    probe = walk(regime, registers, SyntheticMemory(memory), address, access, cpu, choices)
+def _state(memory, background) -> StateMemory:
+    registers, cpu, regime = background
+    return tables_for(registers, cpu, memory, regime)
+
+
+def _edited(memory, background, regime, registers, address, access, cpu, choices, edits):
+    probe = walk(regime, registers, _state(memory, background), address, access, cpu, choices)
     reads = [r.read for r in probe.reads() if r.read.desc_address is not None]
     memory = dict(memory)
     for which, bit in edits:
@@ -125,28 +144,36 @@ def _edited(memory, regime, registers, address, access, cpu, choices, edits):
 )
 @given(scenarios())
 def test_new_walker_equals_old(scenario):
-    preset, registers, address, memory, regime, access, cpu_slug, choices, edits, mode, op = (
-        scenario
+    (preset, registers, address, memory, regime, access, cpu_slug, choices, edits, mode, op) = (
+        scenario[:-1]
     )
+    background = scenario[-1]
     cpu = CPU_PRESETS[cpu_slug]
-    memory = _edited(memory, regime, registers, address, access, cpu, choices, edits)
+    memory = _edited(memory, background, regime, registers, address, access, cpu, choices, edits)
     if mode == "at":
-        new = at_walk(op, address, registers, memory, cpu, choices)
-        old = old_at.at_walk(op, address, registers, memory, _old_cpu(cpu), _old_choices(choices))
+        state = _state(memory, background)
+        new = at_walk(op, address, registers, state, cpu, choices)
+        old = old_at.at_walk(
+            op, address, registers, _OldView(state), _old_cpu(cpu), _old_choices(choices)
+        )
     elif mode == "plain":
-        synthetic = SyntheticMemory(memory)
-        walk(regime, registers, synthetic, address, access, cpu, choices)
-        plain = {**synthetic.synthesized, **memory}
+        state = _state(memory, background)
+        probe = walk(regime, registers, state, address, access, cpu, choices)
+        plain = {
+            r.read.desc_address: state.read64(r.read.desc_address)
+            for r in probe.reads()
+            if r.read.desc_address is not None
+        }
         new = walk(regime, registers, plain, address, access, cpu, choices)
         old = old_walker_mod.walk(
             regime, registers, plain, address, access, _old_cpu(cpu), _old_choices(choices)
         )
     else:
-        new = walk(regime, registers, SyntheticMemory(memory), address, access, cpu, choices)
+        new = walk(regime, registers, _state(memory, background), address, access, cpu, choices)
         old = old_walker_mod.walk(
             regime,
             registers,
-            _OldView(SyntheticMemory(memory)),
+            _OldView(_state(memory, background)),
             address,
             access,
             _old_cpu(cpu),
