@@ -55,6 +55,10 @@ def s2_memattr_to_attr(memattr: int) -> int:
     return (nib(hi) << 4) | nib(lo)
 
 
+# s2_memattr_to_attr of every MemAttr value, for code that converts many.
+S2_MEMATTR_BYTES = tuple(s2_memattr_to_attr(m) for m in range(16))
+
+
 def describe_s2_memattr(memattr: int) -> str:
     hi, lo = memattr >> 2, memattr & 3
     if hi == 0:
@@ -91,7 +95,7 @@ def combine_sh(sh1: int, sh2: int) -> int:
 
 def par_sh(attr: int, sh: int) -> int:
     """PAR_EL1.SH: 0b10 for Device or Normal Non-cacheable memory, else the shareability."""
-    if is_device(attr) or is_non_cacheable(attr):
+    if not attr & 0xF0 or attr == 0x44:  # Device, or Normal Inner/Outer Non-cacheable
         return 0b10
     return sh
 

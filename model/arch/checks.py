@@ -24,9 +24,10 @@ def setup_fault_level(start_level: int, notes: Notes) -> int:
 
 
 def check_stage1(
-    p: WalkParams, setup: Stage1Setup, va: int, access: Access, notes: Notes
+    p: WalkParams, setup: Stage1Setup | Stage2Setup, va: int, access: Access, notes: Notes
 ) -> FaultSite | None:
     """Whether a stage-1 walk of ``va`` for ``access`` may start."""
+    assert isinstance(setup, Stage1Setup)
     if setup.txsz_problem is not None:
         site = setup.txsz_problem
         return FaultSite(site.rule, site.values, setup_fault_level(p.start_level, notes))
@@ -60,9 +61,10 @@ def check_stage1(
     return None
 
 
-def check_stage2(p: WalkParams, setup: Stage2Setup, ipa: int) -> FaultSite | None:
+def check_stage2(p: WalkParams, setup: Stage1Setup | Stage2Setup, ipa: int) -> FaultSite | None:
     """Whether a stage-2 walk of ``ipa`` may start: the registers' own problems, then the
     IPA against the input range (both reported at level 0)."""
+    assert isinstance(setup, Stage2Setup)
     if setup.problem is not None:
         return setup.problem
     if ipa >> p.iasize:

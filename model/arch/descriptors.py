@@ -62,25 +62,21 @@ def layout_for(stage: int, kind: str, variant: str) -> Layout:
     return descriptor_layout(stage, kind, variant)
 
 
-def decode_address(
-    raw: int, layout: Layout, variant: str, low_bits: int, level: int | None = None
-) -> tuple[int, list[BitSource]]:
-    """Address held by a table (``low_bits`` = granule bits) or leaf (``low_bits`` = block or
-    page size bits) descriptor, and which descriptor bits supplied it."""
-    key = (layout.name, variant, low_bits, level)
-    plan = _PLANS.get(key)
-    if plan is None:
-        plan = _PLANS[key] = _address_plan(layout, variant, low_bits, level)
-    main, high, spans = plan
-    addr = layout.get_in_place(raw, main) & ~((1 << low_bits) - 1)
-    if high is not None:
-        name, shift = high
-        addr |= layout.get(raw, name) << shift
-    return addr, list(spans)
+@dataclass(frozen=True)
+class AddressPlan:
+    """Where one descriptor format keeps an address, compiled from its field table: the bits
+    kept in place (``mask``), the separate high field (``(raw >> high_shift) & high_mask``
+    goes to bit ``high_dest``; absent when ``high_mask`` is 0), and which descriptor bits
+    supply which address bits (``spans``)."""
 
+    mask: int
+    high_shift: int
+    high_mask: int
+    high_dest: int
+    spans: tuple[BitSource, ...]
 
-# (layout name, variant, low bits, level) -> _address_plan(...); a few dozen entries at most.
-_PLANS: dict[tuple, tuple[str, tuple[str, int] | None, tuple[BitSource, ...]]] = {}
+    def address(self, raw: int) -> int:
+        return (raw & self.mask) | (((raw >> self.high_shift) & self.high_mask) << self.high_dest)
 
 
 # Descriptor formats whose high output bits are a field of their own: the lowest output bit it
@@ -88,25 +84,51 @@ _PLANS: dict[tuple, tuple[str, tuple[str, int] | None, tuple[BitSource, ...]]] =
 _HIGH_BITS = {"DS1": 50, "LPA": 48}
 
 
-def _address_plan(
+def address_plan(
     layout: Layout, variant: str, low_bits: int, level: int | None = None
-) -> tuple[str, tuple[str, int] | None, tuple[BitSource, ...]]:
-    """Where the address of ``layout`` lives: the main field, the high-bits field and its
-    shift, and the bit provenance (which does not depend on the descriptor's value)."""
+) -> AddressPlan:
+    """Where the address of a table (``low_bits`` = granule bits) or leaf (``low_bits`` =
+    block or page size bits) descriptor in ``layout`` lives, read at ``level``."""
+    key = (layout.name, variant, low_bits, level)
+    plan = _ADDRESS_PLANS.get(key)
+    if plan is None:
+        plan = _ADDRESS_PLANS[key] = _compile_address_plan(layout, variant, low_bits, level)
+    return plan
+
+
+# (layout name, variant, low bits, level) -> AddressPlan: a few hundred entries at most.
+_ADDRESS_PLANS: dict[tuple[str, str, int, int | None], AddressPlan] = {}
+
+
+def _compile_address_plan(
+    layout: Layout, variant: str, low_bits: int, level: int | None
+) -> AddressPlan:
     main = "NLTA" if "NLTA" in layout else "OA"
     f = layout.field(main)
     stage = 2 if layout.name.startswith("S2_") else 1
     spans = []
-    high = None
+    high_shift = high_mask = high_dest = 0
     if variant in _HIGH_BITS:
         # The high output bits live apart from the rest: OA[51:50] in [9:8] (DS=1) or
         # OA[51:48] in [15:12] (64KB with FEAT_LPA); the field name says where they go.
-        dest = _HIGH_BITS[variant]
-        hf = layout.field(f"{main}_51_{dest}")
-        high = (hf.name, dest)
-        spans.append(BitSource(dest + hf.width - 1, dest, "desc", hf.hi, hf.lo, level, stage))
+        high_dest = _HIGH_BITS[variant]
+        hf = layout.field(f"{main}_51_{high_dest}")
+        high_shift, high_mask = layout.shift_mask(hf.name)
+        spans.append(
+            BitSource(high_dest + hf.width - 1, high_dest, "desc", hf.hi, hf.lo, level, stage)
+        )
     spans.append(BitSource(f.hi, low_bits, "desc", f.hi, low_bits, level, stage))
-    return main, high, tuple(spans)
+    mask = f.mask & ~((1 << low_bits) - 1)
+    return AddressPlan(mask, high_shift, high_mask, high_dest, tuple(spans))
+
+
+def decode_address(
+    raw: int, layout: Layout, variant: str, low_bits: int, level: int | None = None
+) -> tuple[int, list[BitSource]]:
+    """Address held by a table (``low_bits`` = granule bits) or leaf (``low_bits`` = block or
+    page size bits) descriptor, and which descriptor bits supplied it."""
+    plan = address_plan(layout, variant, low_bits, level)
+    return plan.address(raw), list(plan.spans)
 
 
 def encode_address(addr: int, layout: Layout, variant: str, low_bits: int) -> int:

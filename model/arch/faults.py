@@ -182,13 +182,21 @@ class Fault:
         }
 
 
-def raise_fault(site: FaultSite, level: int, stage: int) -> Fault:
+def raise_fault(
+    site: FaultSite,
+    level: int,
+    stage: int,
+    s1ptw: bool = False,
+    wnr: bool = False,
+    ipa: int | None = None,
+) -> Fault:
     """The one place a fault site becomes a fault: the reporting level (the site's own, or
     the level of the step that failed) and the stage are filled in here."""
     if site.level is not None:
         level = site.level
     kind = site.rule.kind
-    return Fault(kind, level, stage, False, fsc_for(kind, level), site.rule, site.values)
+    fsc = fsc_for(kind, level)
+    return Fault(kind, level, stage, s1ptw, fsc, site.rule, site.values, ipa, wnr)
 
 
 def make_fault(

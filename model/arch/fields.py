@@ -103,6 +103,11 @@ class Layout:
     def __contains__(self, name: str) -> bool:
         return name in self._by_name  # type: ignore[attr-defined]
 
+    def shift_mask(self, name: str) -> tuple[int, int]:
+        """Where field ``name`` is: ``(value >> shift) & mask`` reads it (for code that reads
+        the same field of many values, compiled once from this table)."""
+        return self._shift_mask[name]  # type: ignore[attr-defined]
+
     def get(self, value: int, name: str) -> int:
         shift, mask = self._shift_mask[name]  # type: ignore[attr-defined]
         return (value >> shift) & mask

@@ -71,6 +71,8 @@ class DictMemory(Memory):
 def as_memory(memory: Any) -> Memory:
     """A ``Memory`` from a ``Memory``, a mapping ``{pa: value}``, None (all zero) or any
     object with ``read64(pa)``."""
+    if type(memory) is dict:
+        return _MappingView(memory)
     if isinstance(memory, Memory):
         return memory
     if memory is None:

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 
-from .fields import Layout
 from .regime import EL10_REGIMES, Access, Regime
 
 
@@ -32,6 +32,7 @@ class ELAccess:
 
 
 PAN_NOTE = "PAN is not modelled"
+_EL_NAMES = ("EL0", "EL1", "EL2")
 
 
 @dataclass(frozen=True)
@@ -44,12 +45,27 @@ class Permissions:
     why: tuple[str, ...]
     pan: str | None = None
 
+    def __post_init__(self) -> None:
+        # For each (EL, kind) of an access: the level it is checked against, whether it is
+        # allowed, and whether that level may read (for the dirty-state rule of writes).
+        decisions = {}
+        for el in range(3):
+            name, allowed = self.for_access(Access(el, "read"))
+            for kind in ("read", "write", "exec"):
+                decisions[(el, kind)] = (name, allowed.allows(kind), allowed.read)
+        object.__setattr__(self, "_decisions", decisions)
+
+    def decide(self, access: Access) -> tuple[str, bool, bool]:
+        """(the level checked, whether ``access`` is allowed, whether that level may read)."""
+        return self._decisions[(access.el, access.kind)]  # type: ignore[attr-defined]
+
     def for_access(self, access: Access) -> tuple[str, ELAccess]:
         """The level whose permissions an access is checked against: its own, or, for an
         access from a level this regime does not describe, the regime's level."""
-        key = f"EL{access.el}"
-        if key in self.by_el:
-            return key, self.by_el[key]
+        key = _EL_NAMES[access.el]
+        found = self.by_el.get(key)
+        if found is not None:
+            return key, found
         key = next(iter(self.by_el))
         return key, self.by_el[key]
 
@@ -80,34 +96,33 @@ _AP_TEXT = {
 }
 
 
+@lru_cache(maxsize=1024)
 def stage1_permissions(
     regime: str,
-    layout: Layout,
-    raw: int,
+    ap: int,
+    pxn: int,
+    uxn: int,
     hierarchical: tuple[int, int, int],
     wxn: bool,
     sctlr_name: str,
-    warn: Callable[[str, str], None],
 ) -> Permissions:
-    """Stage-1 permissions of the leaf ``raw``; ``hierarchical`` = (APTable, PXNTable,
-    UXNTable) accumulated from the tables above (zeros under HPD)."""
+    """Stage-1 permissions of a leaf with AP[2:1] = ``ap``, PXN and UXN (XN in the EL2 regime);
+    ``hierarchical`` = (APTable, PXNTable, UXNTable) gathered from the tables above (zeros under
+    HPD); ``wxn``: SCTLR.WXN. A pure function of these few bits, so it is remembered."""
     ap_table, pxn_table, uxn_table = hierarchical
-    ap = layout.get(raw, "AP")
     ap2, ap1 = ap >> 1, ap & 1
     why: list[str] = []
     if regime == Regime.EL2.value:
         # One privilege level, one XN bit; AP[1] is RES1 (EL0 does not exist here).
         if not ap1:
             why.append("AP[1] is ignored in the EL2 regime (treated as 1)")
-        if layout.get(raw, "PXN"):
-            warn("res0", "PXN (bit 53) is RES0 in the EL2 single-range regime.")
         w = not ap2
         if ap2:
             why.append("AP[2]=1: read-only")
         if ap_table & 2:
             w = False
             why.append("APTable[1]=1 above: read-only")
-        xn = layout.get(raw, "UXN") or (uxn_table & 1)
+        xn = uxn or (uxn_table & 1)
         x = not xn
         if not x:
             why.append("XN=1" + (" (XNTable)" if uxn_table else ""))
@@ -124,8 +139,8 @@ def stage1_permissions(
     if ap_table & 2:
         pw = uw = False
         why.append("APTable[1]=1 above: read-only")
-    pxn = layout.get(raw, "PXN") or pxn_table
-    uxn = layout.get(raw, "UXN") or uxn_table
+    pxn = pxn or pxn_table
+    uxn = uxn or uxn_table
     # A location writable at EL0 is never executable at the privileged level.
     px = not (pxn or uw)
     ux = not uxn
@@ -151,12 +166,11 @@ def stage1_permissions(
 _S2_EXEC = {0: (True, True), 1: (False, True), 2: (False, False), 3: (True, False)}
 
 
-def stage2_permissions(layout: Layout, raw: int, has_xnx: bool) -> Permissions:
-    """Stage-2 permissions of the leaf ``raw`` (S2AP[0] read, S2AP[1] write, XN[1:0])."""
-    s2ap = layout.get(raw, "S2AP")
+@lru_cache(maxsize=64)
+def stage2_permissions(s2ap: int, xn: int, xnx: int) -> Permissions:
+    """Stage-2 permissions of a leaf: S2AP[0] read, S2AP[1] write, XN[1:0] = {XN, XNX}
+    (``xnx`` 0 without FEAT_XNX)."""
     r, w = bool(s2ap & 1), bool(s2ap & 2)
-    xn = layout.get(raw, "XN")
-    xnx = layout.get(raw, "XNX") if has_xnx else 0
     px, ux = _S2_EXEC[(xn << 1) | xnx]
     why = (f"S2AP={s2ap:#04b}", f"XN={xn}, XNX={xnx}")
     return Permissions(2, {"EL1": ELAccess(r, w, px), "EL0": ELAccess(r, w, ux)}, why)
@@ -173,10 +187,10 @@ def denied_by(
     allowed. ``dirty_bit_modifier``: DBM=1 with hardware AF and dirty updates (HA=HD=1), so a
     write to a leaf read-only by its own AP[2]/S2AP[1] (not by APTable) makes it writable
     instead of faulting."""
-    el, allowed = perms.for_access(access)
-    if allowed.allows(access.kind):
+    el, allowed, readable = perms.decide(access)
+    if allowed:
         return None
-    if access.write and allowed.read and dirty_bit_modifier and not read_only_by_table:
+    if access.write and readable and dirty_bit_modifier and not read_only_by_table:
         if perms.stage == 1:
             warn("dbm", "DBM=1 with HA=HD=1: the write clears AP[2] (dirty), no fault.")
         else:

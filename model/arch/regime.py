@@ -14,6 +14,17 @@ class Regime(StrEnum):
     EL10_S12 = "el10_s12"  # stage 1 of EL1&0 then stage 2 of the result
 
 
+# A regime, given as a ``Regime`` or its name, as its name (a plain str; ValueError if
+# unknown).
+def regime_name(regime: Regime | str) -> str:
+    name = _REGIME_NAMES.get(regime)
+    if name is None:
+        return Regime(regime).value  # raises ValueError with the enum's own message
+    return name
+
+
+_REGIME_NAMES: dict[str, str] = {r.value: r.value for r in Regime}
+
 # Regimes with two VA ranges (TTBR0 below, TTBR1 above, selected by VA[55]).
 TWO_RANGE_REGIMES = frozenset({Regime.EL10.value, Regime.EL10_S12.value, Regime.EL20.value})
 # Regimes whose stage 1 is the EL1&0 one (TCR_EL1, MAIR_EL1, SCTLR_EL1).

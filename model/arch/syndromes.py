@@ -27,17 +27,22 @@ from .regime import Access, Regime
 # -- PAR_EL1 ----------------------------------------------------------------------------------
 
 
+# PAR_EL1 (F=0) as shifts and masks compiled from its field table.
+_PAR_OK = PAR_EL1.encode(F=0, NS=0, RES1_11=1)
+_PAR_SH_SHIFT = PAR_EL1.shift_mask("SH")[0]
+_PAR_ATTR_SHIFT = PAR_EL1.shift_mask("ATTR")[0]
+_PAR_PA_MASK = PAR_EL1.field("PA").mask
+
+
 def par_success(pa: int, attr: int, sh: int) -> int:
     """PAR_EL1 after an AT that translated to ``pa`` (F=0): PA[51:12], the attribute byte
     and the shareability (reported as Outer Shareable for Device and Normal Non-cacheable
     memory). NS is 0 and bit 11 (RES1) is set, as QEMU does."""
-    return PAR_EL1.encode(
-        F=0,
-        SH=par_sh(attr, sh),
-        NS=0,
-        RES1_11=1,
-        PA=(pa >> 12) & ((1 << 40) - 1),
-        ATTR=attr,
+    return (
+        _PAR_OK
+        | (par_sh(attr, sh) << _PAR_SH_SHIFT)
+        | (pa & _PAR_PA_MASK)
+        | ((attr & 0xFF) << _PAR_ATTR_SHIFT)
     )
 
 

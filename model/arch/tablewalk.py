@@ -1,41 +1,44 @@
 """One stage's table walk as named steps (AArch64.S1Walk / S2Walk and the leaf checks of
-S1Translate / S2Translate):
+S1Translate / S2Translate), over the stage's plan (``model.arch.plans``):
 
-1. ``start``: the start table's address against the output size;
-2. ``fetch``: the descriptor's address from the table base and the input address's index
+1. ``fetch``: the descriptor's address from the table base and the input address's index
    bits, translated through stage 2 first when stage-1 tables live in IPA space, then read;
-3. ``descriptor_type``: invalid, table, block (where blocks are allowed) or page;
-4. ``table_step``: the next table's address, hierarchical attributes, address size; the
-   walk state moves one level down and goes back to 2;
-5. ``leaf_step``: the output address, its size, the Access flag;
-6. ``permission_step``: attributes, permissions and the permission check of the access.
+2. ``descriptor_type``: invalid, table, block (where blocks are allowed) or page;
+3. ``table_step``: the next table's address, hierarchical attributes, address size; the walk
+   state moves one level down and goes back to 1;
+4. ``leaf_step``: the output address, its size, the Access flag;
+5. ``permission_step``: memory type, shareability, permissions and the check of the access.
 
-A step that fails returns the ``FaultSite`` of the rule it broke; ``walk_stage`` raises the
-fault at its one exit, where the level and the stage are filled in.
+Before the loop, the set-up checks (``checks``) and the start table's address (in the plan)
+may already have failed. A step that fails returns the ``FaultSite`` of the rule it broke;
+``walk_stage`` raises the fault at its one exit, where the level and the stage are filled in.
+
+A step records what decides the outcome and nothing more; what explains it is built from the
+records when asked (``model.arch.result``). Where the architecture would go on after a step
+(the hardware update of the Access flag and dirty state, FEAT_HAFDBS; HCR_EL2.PTW checks of a
+table read), a step of its own belongs between ``leaf_step``/``permission_step`` and the exit.
 """
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from . import fault_rules as rules
-from . import geometry as geo
-from .attrs import Stage1Attributes, Stage2Attributes, s2_memattr_to_attr
+from .attrs import S2_MEMATTR_BYTES
 from .cpu import CPU
-from .descriptors import BitSource, decode_address
 from .faults import Fault, FaultRule, FaultSite, raise_fault
-from .fields import MAIR, SCTLR, descriptor_layout
+from .fields import MAIR
 from .memory import Memory
 from .notes import Notes, bit_range
-from .params import WalkParams
 from .permissions import denied_by, stage1_permissions, stage2_permissions
-from .regime import EL10_REGIMES, TWO_RANGE_REGIMES, Access
-from .result import LevelRead, StageWalk
+from .plans import LevelPlan, StagePlan, wxn
+from .regime import Access, Regime
+from .result import KIND, RAW, TARGET, StageWalk
 
 MASK64 = (1 << 64) - 1
+_TABLE_READ = Access(1, "read")  # stage-2 walks of stage-1 table addresses are EL1 reads
+_MAIR_SHIFTS = tuple(MAIR.shift_mask(f"Attr{i}")[0] for i in range(8))
 
 
 class Translation:
@@ -43,138 +46,101 @@ class Translation:
     what the walk notices, the count of descriptors read, and how to walk stage 2 (for the
     stage-2 walks of stage-1 table addresses)."""
 
-    def __init__(
-        self,
-        regs: Mapping[str, int],
-        memory: Memory,
-        cpu: CPU,
-        notes: Notes,
-        stage2: Callable[[int, Access, bool], StageWalk] | None = None,
-    ) -> None:
+    __slots__ = ("regs", "memory", "words", "cpu", "notes", "stage2", "reads")
+
+    def __init__(self, regs: Mapping[str, int], memory: Memory, cpu: CPU, notes: Notes) -> None:
         self.regs = regs
         self.memory = memory
         self.words = memory.plain_words()
         self.cpu = cpu
         self.notes = notes
-        self.stage2 = stage2
+        self.stage2: Callable[[int, Access, bool], StageWalk] | None = None
         self.reads = 0
 
     def register(self, name: str) -> int:
         return int(self.regs.get(name, 0)) & MASK64
 
 
-@dataclass
 class WalkState:
-    """Where a stage walk is: the level, the table it reads there and where that table's
-    address came from, and the hierarchical permissions gathered from the tables above."""
+    """Where a stage walk is: the level, the table it reads there, and the hierarchical
+    permissions (APTable, PXNTable, UXNTable) gathered from the tables above."""
 
-    level: int
-    table_base: int
-    origin: str
-    ap_table: int = 0
-    pxn_table: int = 0
-    uxn_table: int = 0
+    __slots__ = ("level", "table_base", "ap_table", "pxn_table", "uxn_table")
 
-
-def with_input(template: WalkParams, input_address: int) -> WalkParams:
-    """The parameters of one walk: ``template`` with its input address."""
-    # A shallow copy (dataclasses.replace would re-run __init__ for ~40 fields).
-    p = object.__new__(WalkParams)
-    p.__dict__.update(template.__dict__)
-    p.input_address = input_address
-    return p
+    def __init__(self, level: int, table_base: int) -> None:
+        self.level = level
+        self.table_base = table_base
+        self.ap_table = 0
+        self.pxn_table = 0
+        self.uxn_table = 0
 
 
 # -- the steps --------------------------------------------------------------------------------
 
 
-def start(p: WalkParams) -> tuple[WalkState, FaultSite | None]:
-    """The walk state at the start level; the start table must lie within the output size
-    (else an Address size fault, reported at level 0 whatever the start level)."""
-    state = WalkState(p.start_level, p.table_base, p.table_base_origin)
-    if p.table_base >> p.oa_bits:
-        return state, rules.TTBR_OA_OUT_OF_RANGE.site(
-            level=0,
-            address=p.table_base,
-            ttbr=p.ttbr_name,
-            oa_bits=p.oa_bits,
-            ps_field=p.ps_field,
-            ps=p.ps_raw,
-        )
-    return state, None
-
-
 def fetch(
-    t: Translation, state: WalkState, p: WalkParams, via_s2: bool
-) -> tuple[LevelRead, Fault | None]:
+    t: Translation, sw: StageWalk, state: WalkState, lp: LevelPlan, via_s2: bool
+) -> tuple[list[Any], Fault | None]:
     """Read the descriptor the input address selects in the current table. Under stage 2 the
     descriptor's address is an IPA, translated first; a fault there is returned instead."""
-    level = state.level
-    hi, lo = geo.index_bits(level, p.iasize, p.granule_kb, p.start_level)
-    index = (p.input_address >> lo) & ((1 << (hi - lo + 1)) - 1)
-    desc_addr = state.table_base | (index << 3)
-    read = LevelRead(p.stage, level, state.table_base, state.origin, hi, lo, index, desc_addr)
-    read_pa = desc_addr
+    index = (sw.input_address >> lp.lo) & lp.mask
+    address = state.table_base | (index << 3)
+    ipa = nested = None
     if via_s2:
         assert t.stage2 is not None
-        read.desc_ipa = desc_addr
-        nested = t.stage2(desc_addr, _TABLE_READ, True)
-        read.s2 = nested
+        ipa = address
+        nested = t.stage2(address, _TABLE_READ, True)
         if nested.fault is not None:
-            read.desc_address = None
-            return read, nested.fault
-        assert nested.output_address is not None
-        read_pa = nested.output_address
-        read.desc_address = read_pa
-    if t.words is not None:
-        raw, synthetic = int(t.words.get(read_pa & ~7, 0)), False
+            record: list[Any] = [state.level, state.table_base, index, None, ipa, nested]
+            record += [None, False, "not-read", None]
+            sw.records.append(record)
+            return record, nested.fault
+        address = nested.output_address or 0
+    words = t.words
+    if words is not None:
+        raw, synthetic = words.get(address & ~7, 0) & MASK64, False
     else:
-        raw, synthetic = t.memory.read_descriptor(read_pa, p.stage, level, p)
+        raw, synthetic = t.memory.read_descriptor(address, sw.plan.stage, state.level, sw.params)
+        raw &= MASK64
     t.reads += 1
-    read.raw = raw & MASK64
-    read.synthetic = synthetic
-    return read, None
+    record = [state.level, state.table_base, index, address, ipa, nested, raw, synthetic, "", None]
+    sw.records.append(record)
+    return record, None
 
 
-_TABLE_READ = Access(1, "read")  # stage-2 walks of stage-1 table addresses are EL1 reads
-
-
-def descriptor_type(read: LevelRead, p: WalkParams, cpu: CPU) -> FaultSite | None:
-    """Bits [1:0]: invalid, table or page (0b11), block (0b01 where blocks are allowed:
-    AArch64.BlockDescSupported), or the reserved 0b01 at level 3."""
-    raw = read.raw or 0
-    level = read.level
+def descriptor_type(raw: int, lp: LevelPlan) -> str:
+    """Bits [1:0]: invalid (bit 0 clear), table or page (0b11), block (0b01 where blocks are
+    allowed: AArch64.BlockDescSupported), or the reserved 0b01 at level 3."""
     if not raw & 1:
-        read.kind = "invalid"
-        return rules.INVALID_DESCRIPTOR.site(address=read.desc_address)
+        return "invalid"
     if raw & 2:
-        read.kind = "page" if level == geo.FINAL_LEVEL else "table"
-        return None
-    if level == geo.FINAL_LEVEL:
-        read.kind = "reserved"
+        return "table" if lp.table is not None else "page"
+    if lp.table is None:
+        return "reserved"
+    return "block" if lp.leaf is not None else "block-not-allowed"
+
+
+def descriptor_fault(kind: str, record: list[Any], plan: StagePlan) -> FaultSite:
+    """The fault of a descriptor the walk cannot use."""
+    if kind == "invalid":
+        return rules.INVALID_DESCRIPTOR.site(address=record[3])
+    if kind == "reserved":
         return rules.RESERVED_L3.site()
-    if geo.block_allowed(level, p.granule_kb, p.ds, cpu.pamax):
-        read.kind = "block"
-        return None
-    read.kind = "block-not-allowed"
-    return rules.BLOCK_LEVEL_UNSUPPORTED.site(granule=p.granule_kb)
+    return rules.BLOCK_LEVEL_UNSUPPORTED.site(granule=plan.template.granule_kb)
 
 
-def _high_oa_choice(t: Translation, addr: int, p: WalkParams) -> int:
+def _high_oa_ignored(t: Translation, address: int) -> int:
     """QEMU keeps desc[49:48] but ignores desc[9:8] when the output size is at most 48 bits
     (choice high_oa_bits=ignore; the architecture gives an Address size fault)."""
-    if p.oa_bits > 48 or not addr >> 48:
-        return addr
-    if t.notes.choices.high_oa_bits != "ignore" or p.desc_variant != "DS1":
-        return addr
-    if addr >> 50:
-        t.notes.use_choice("high_oa_bits")
-        t.notes.warn("high-oa-ignored", "desc[9:8] (OA[51:50]) ignored: output size <= 48")
-        return addr & ((1 << 50) - 1)
-    return addr
+    if not address >> 50:
+        return address
+    t.notes.use_choice("high_oa_bits")
+    t.notes.warn("high-oa-ignored", "desc[9:8] (OA[51:50]) ignored: output size <= 48")
+    return address & ((1 << 50) - 1)
 
 
-def _oa_out_of_range(rule: FaultRule, p: WalkParams, address: int, **values: Any) -> FaultSite:
+def _oa_out_of_range(rule: FaultRule, plan: StagePlan, address: int, **values: Any) -> FaultSite:
+    p = plan.template
     return rule.site(
         address=address,
         oa_bits=p.oa_bits,
@@ -186,157 +152,124 @@ def _oa_out_of_range(rule: FaultRule, p: WalkParams, address: int, **values: Any
 
 
 def table_step(
-    t: Translation, state: WalkState, read: LevelRead, p: WalkParams
+    t: Translation, state: WalkState, record: list[Any], lp: LevelPlan, plan: StagePlan
 ) -> FaultSite | None:
     """A table descriptor: the next-level table's address (within the output size) and, at
-    stage 1, the hierarchical attributes (APTable, PXNTable, UXNTable; ignored with HPD).
-    The walk state moves to the next level."""
-    raw = read.raw or 0
+    stage 1, the hierarchical attributes (ignored with HPD). The walk state moves down."""
+    raw = record[RAW]
     level = state.level
-    lay = descriptor_layout(p.stage, "table", p.desc_variant)
-    read.layout = lay.name
-    read.fields = lay.rows(raw)
-    t.notes.check_res0(lay, raw, f"Level {level} table descriptor bits ")
-    nxt, spans = decode_address(raw, lay, p.desc_variant, p.granule_bits, level)
-    nxt = _high_oa_choice(t, nxt, p)
-    read.next_address = nxt
-    read.address_sources = spans
-    if p.stage == 1:
-        applied = not p.hpd
-        read.attributes = {
-            "APTable": lay.get(raw, "APTable"),
-            "PXNTable": lay.get(raw, "PXNTable"),
-            "UXNTable" if p.regime in TWO_RANGE_REGIMES else "XNTable": lay.get(raw, "UXNTable"),
-            "NSTable": lay.get(raw, "NSTable"),
-            "applied": applied,
-        }
-        if not applied and any(lay.get(raw, n) for n in ("APTable", "PXNTable", "UXNTable")):
+    if raw & lp.table_res0:
+        t.notes.check_res0(plan.table_layout, raw, f"Level {level} table descriptor bits ")
+    a = lp.table
+    assert a is not None
+    nxt = (raw & a.mask) | (((raw >> a.high_shift) & a.high_mask) << a.high_dest)
+    if plan.high_oa_ignored:
+        nxt = _high_oa_ignored(t, nxt)
+    record[TARGET] = nxt
+    h = plan.hierarchical
+    if h is not None and raw & h.mask:
+        ap = (raw >> h.ap_table[0]) & h.ap_table[1]
+        pxn = (raw >> h.pxn_table[0]) & h.pxn_table[1]
+        uxn = (raw >> h.uxn_table[0]) & h.uxn_table[1]
+        if h.applied:
+            state.ap_table |= ap
+            state.pxn_table |= pxn
+            state.uxn_table |= uxn
+        elif ap or pxn or uxn:
             t.notes.warn(
                 "hpd",
                 f"HPD=1: APTable/XNTable of the level {level} table descriptor are ignored.",
             )
-        if applied:
-            state.ap_table |= lay.get(raw, "APTable")
-            state.pxn_table |= lay.get(raw, "PXNTable")
-            state.uxn_table |= lay.get(raw, "UXNTable")
-    if nxt >> p.oa_bits:
-        return _oa_out_of_range(rules.TABLE_OA_OUT_OF_RANGE, p, nxt)
+    if nxt >> plan.template.oa_bits:
+        return _oa_out_of_range(rules.TABLE_OA_OUT_OF_RANGE, plan, nxt)
     state.table_base = nxt
-    state.origin = f"level {level} table descriptor"
     state.level = level + 1
     return None
 
 
 def leaf_step(
-    t: Translation, state: WalkState, read: LevelRead, p: WalkParams, sw: StageWalk
+    t: Translation, sw: StageWalk, record: list[Any], lp: LevelPlan, plan: StagePlan
 ) -> FaultSite | None:
     """A block or page descriptor: its output address (within the output size) and the
     Access flag (AF=0 faults unless the CPU sets it: HA=1)."""
-    raw = read.raw or 0
-    level = state.level
-    lay = descriptor_layout(p.stage, read.kind, p.desc_variant)
-    read.layout = lay.name
-    read.fields = lay.rows(raw)
-    t.notes.check_res0(lay, raw, f"Level {level} {read.kind} descriptor bits ")
-    size_bits = geo.block_size_bits(level, p.granule_kb)
-    oa_base, spans = decode_address(raw, lay, p.desc_variant, size_bits, level)
-    oa_base = _high_oa_choice(t, oa_base, p)
-    main = lay.field("OA")
-    if lay.get_in_place(raw, "OA") & ((1 << size_bits) - 1):
+    raw = record[RAW]
+    leaf = lp.leaf
+    assert leaf is not None
+    level, kind = lp.level, record[KIND]
+    if raw & leaf.res0:
+        t.notes.check_res0(leaf.layout, raw, f"Level {level} {kind} descriptor bits ")
+    oa = leaf.address.address(raw)
+    if plan.high_oa_ignored:
+        oa = _high_oa_ignored(t, oa)
+    if raw & leaf.stray:
+        lo = leaf.layout.field("OA").lo
         t.notes.warn(
             "res0",
-            f"Level {level} {read.kind} descriptor bits {bit_range(size_bits - 1, main.lo)} are "
+            f"Level {level} {kind} descriptor bits {bit_range(leaf.size_bits - 1, lo)} are "
             "below the block size and are RES0/ignored.",
         )
-    read.output_address = oa_base
-    read.address_sources = spans
-    sw.leaf_level = level
-    if lay.get(raw, "Contiguous") and geo.contiguous_ignored(level, p.granule_kb):
+    record[TARGET] = oa
+    p = plan.template
+    if leaf.contiguous_ignored and (raw >> leaf.contiguous[0]) & leaf.contiguous[1]:
         t.notes.warn(
             "contiguous-ignored",
             f"Contiguous bit ignored: a {p.granule_kb}KB level {level} block cannot be "
             "part of a contiguous run.",
         )
-    if oa_base >> p.oa_bits:
-        return _oa_out_of_range(rules.LEAF_OA_OUT_OF_RANGE, p, oa_base, kind=read.kind)
-    if not lay.get(raw, "AF"):
+    if oa >> p.oa_bits:
+        return _oa_out_of_range(rules.LEAF_OA_OUT_OF_RANGE, plan, oa, kind=kind)
+    if not (raw >> leaf.af[0]) & leaf.af[1]:
         if not p.ha:
-            return rules.AF_ZERO.site(kind=read.kind, tcr=p.tcr_name)
+            return rules.AF_ZERO.site(kind=kind, tcr=p.tcr_name)
         t.notes.warn("af-hw", "AF=0 with hardware AF update: the CPU sets AF, no fault.")
-    sw.output_address = oa_base | (p.input_address & ((1 << size_bits) - 1))
-    ia = BitSource(size_bits - 1, 0, "ia", size_bits - 1, 0, level, p.stage)
-    sw.oa_sources = spans + [ia]
+    sw.output_address = oa | (sw.input_address & ((1 << leaf.size_bits) - 1))
     return None
 
 
 def permission_step(
     t: Translation,
-    state: WalkState,
-    read: LevelRead,
-    p: WalkParams,
     sw: StageWalk,
+    state: WalkState,
+    record: list[Any],
+    lp: LevelPlan,
+    plan: StagePlan,
     access: Access,
 ) -> FaultSite | None:
-    """The leaf's attributes and permissions, and whether they allow ``access``."""
-    raw = read.raw or 0
-    lay = descriptor_layout(p.stage, read.kind, p.desc_variant)
-    level = state.level
-    contiguous = bool(lay.get(raw, "Contiguous")) and not geo.contiguous_ignored(
-        level, p.granule_kb
-    )
-    size = 1 << geo.block_size_bits(level, p.granule_kb)
-    if p.stage == 1:
-        el10 = p.regime in EL10_REGIMES
-        mair = "MAIR_EL1" if el10 else "MAIR_EL2"
-        sctlr = "SCTLR_EL1" if el10 else "SCTLR_EL2"
-        index = lay.get(raw, "AttrIndx")
-        if p.ds:
-            sh, origin = p.sh, f"{p.tcr_name}.SH{p.range_select} (DS=1)"
-        else:
-            sh, origin = lay.get(raw, "SH"), "descriptor SH[9:8]"
-        sw.attrs = Stage1Attributes(
-            attr=MAIR.get(t.register(mair), f"Attr{index}"),
-            sh=sh,
-            sh_origin=origin,
-            stage=1,
-            leaf_level=level,
-            leaf_kind=read.kind,
-            block_size=size,
-            af=lay.get(raw, "AF"),
-            contiguous=contiguous,
-            dbm=lay.get(raw, "DBM"),
-            attr_index=index,
-            mair=mair,
-            ng=lay.get(raw, "nG"),
-            gp=lay.get(raw, "GP"),
+    """The leaf's memory type, shareability and permissions, and whether they allow
+    ``access``."""
+    raw = record[RAW]
+    leaf = lp.leaf
+    assert leaf is not None
+    p = plan.template
+    # DS=1: descriptor bits [9:8] are OA[51:50]; the TCR's SH field gives the shareability.
+    sh = p.sh if p.ds else (raw >> leaf.sh[0]) & leaf.sh[1]
+    if plan.stage == 1:
+        index = (raw >> leaf.attr_index[0]) & leaf.attr_index[1]
+        sw.attr = (t.register(plan.mair) >> _MAIR_SHIFTS[index]) & 0xFF
+        pxn = (raw >> leaf.pxn[0]) & leaf.pxn[1]
+        if pxn and p.regime == Regime.EL2.value:
+            t.notes.warn("res0", "PXN (bit 53) is RES0 in the EL2 single-range regime.")
+        perms = stage1_permissions(
+            p.regime,
+            (raw >> leaf.ap[0]) & leaf.ap[1],
+            pxn,
+            (raw >> leaf.uxn[0]) & leaf.uxn[1],
+            (state.ap_table, state.pxn_table, state.uxn_table),
+            wxn(t.register(plan.sctlr)),
+            plan.sctlr,
         )
-        hierarchical = (state.ap_table, state.pxn_table, state.uxn_table)
-        wxn = bool(SCTLR.get(t.register(sctlr), "WXN"))
-        perms = stage1_permissions(p.regime, lay, raw, hierarchical, wxn, sctlr, t.notes.warn)
         read_only_by_table = bool(state.ap_table & 2)
     else:
-        memattr = lay.get(raw, "MemAttr")
-        if p.ds:
-            sh, origin = p.sh, "VTCR_EL2.SH0 (DS=1)"
-        else:
-            sh, origin = lay.get(raw, "SH"), "descriptor SH[9:8]"
-        sw.attrs = Stage2Attributes(
-            attr=s2_memattr_to_attr(memattr),
-            sh=sh,
-            sh_origin=origin,
-            stage=2,
-            leaf_level=level,
-            leaf_kind=read.kind,
-            block_size=size,
-            af=lay.get(raw, "AF"),
-            contiguous=contiguous,
-            dbm=lay.get(raw, "DBM"),
-            memattr=memattr,
+        sw.attr = S2_MEMATTR_BYTES[(raw >> leaf.memattr[0]) & leaf.memattr[1]]
+        xnx = (raw >> leaf.xnx[0]) & leaf.xnx[1] if t.cpu.has_xnx else 0
+        perms = stage2_permissions(
+            (raw >> leaf.s2ap[0]) & leaf.s2ap[1], (raw >> leaf.xn[0]) & leaf.xn[1], xnx
         )
-        perms = stage2_permissions(lay, raw, t.cpu.has_xnx)
         read_only_by_table = False
-    sw.perms = perms
-    dbm = p.ha and p.hd and bool(lay.get(raw, "DBM"))
+    sw.sh = sh
+    sw.leaf = record
+    sw.permissions = perms
+    dbm = p.ha and p.hd and bool((raw >> leaf.dbm[0]) & leaf.dbm[1])
     el = denied_by(perms, access, dbm, read_only_by_table, t.notes.warn)
     if el is None:
         return None
@@ -348,50 +281,47 @@ def permission_step(
 
 def walk_stage(
     t: Translation,
-    p: WalkParams,
+    plan: StagePlan,
+    input_address: int,
     access: Access,
     via_s2: bool,
     s1ptw: bool = False,
     setup: FaultSite | None = None,
 ) -> StageWalk:
-    """Walk one stage for ``p.input_address``: the steps above in order, until the leaf or
-    the first fault. ``setup``: a fault the set-up checks found (the walk reads nothing).
+    """Walk one stage for ``input_address``: the steps above in order, until the leaf or the
+    first fault. ``setup``: a fault the set-up checks found (the walk reads nothing).
     ``s1ptw``: this is a stage-2 walk of a stage-1 table address."""
-    sw = StageWalk(stage=p.stage, params=p)
-    if setup is None:
-        state, site = start(p)
-    else:
-        state, site = WalkState(p.start_level, p.table_base, p.table_base_origin), setup
+    sw = StageWalk(plan, input_address)
+    state = WalkState(plan.template.start_level, plan.template.table_base)
+    site = setup if setup is not None else plan.start_problem
+    levels, start = plan.levels, plan.template.start_level
     while site is None:
-        read, nested_fault = fetch(t, state, p, via_s2)
-        sw.levels.append(read)
+        lp = levels[state.level - start]
+        record, nested_fault = fetch(t, sw, state, lp, via_s2)
         if nested_fault is not None:
             # The stage-2 walk of this table address faulted: that is this walk's fault.
             sw.fault = nested_fault
             return sw
-        site = descriptor_type(read, p, t.cpu)
-        if site is not None:
-            break
-        if read.kind == "table":
-            site = table_step(t, state, read, p)
+        kind = record[KIND] = descriptor_type(record[RAW], lp)
+        if kind == "table":
+            site = table_step(t, state, record, lp, plan)
             continue
-        site = leaf_step(t, state, read, p, sw)
-        if site is None:
-            site = permission_step(t, state, read, p, sw, access)
-        break
+        if kind == "block" or kind == "page":
+            site = leaf_step(t, sw, record, lp, plan)
+            if site is None:
+                site = permission_step(t, sw, state, record, lp, plan, access)
+            break
+        site = descriptor_fault(kind, record, plan)
     if site is not None:
-        sw.fault = _exit(site, state.level, p, access, s1ptw)
+        # The one exit of a failing stage walk: the level of the step that failed (unless the
+        # site reports its own) and the stage, and what an exception would report: S1PTW, WnR
+        # (a write; never for a stage-1 table read), for stage 2 the IPA that faulted.
+        sw.fault = raise_fault(
+            site,
+            state.level,
+            plan.stage,
+            s1ptw=s1ptw,
+            wnr=access.write and not s1ptw,
+            ipa=input_address if plan.stage == 2 else None,
+        )
     return sw
-
-
-def _exit(site: FaultSite, level: int, p: WalkParams, access: Access, s1ptw: bool) -> Fault:
-    """The one exit of a failing stage walk: level and stage filled in, and what an exception
-    would report: S1PTW, WnR (a write; never for a stage-1 table read) and, for stage 2, the
-    IPA whose translation faulted."""
-    fault = raise_fault(site, level, p.stage)
-    return dataclasses.replace(
-        fault,
-        s1ptw=s1ptw,
-        wnr=access.write and not s1ptw,
-        ipa=p.input_address if p.stage == 2 else None,
-    )

@@ -13,19 +13,18 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from . import attrs as attrmod
+from .attrs import combine_attrs, combine_sh
 from .checks import check_stage1, check_stage2
 from .cpu import CPU, CPU_PRESETS, Choices
-from .descriptors import compose_sources
 from .fields import HCR_EL2, SCTLR
 from .memory import as_memory
 from .notes import Notes, WalkWarning
-from .params import Stage2Setup, WalkParams, derive_stage1, derive_stage2
-from .permissions import TwoStagePermissions
-from .regime import EL10_REGIMES, TWO_RANGE_REGIMES, Access, Regime, coerce_access
+from .params import WalkParams
+from .plans import StagePlan, stage1_plan, stage1_registers, stage2_plan
+from .regime import EL10_REGIMES, TWO_RANGE_REGIMES, Access, Regime, coerce_access, regime_name
 from .result import LevelRead, ReadRef, StageWalk, WalkResult
 from .syndromes import par_fault, par_success
-from .tablewalk import Translation, walk_stage, with_input
+from .tablewalk import Translation, walk_stage
 
 __all__ = [
     "Access",
@@ -40,31 +39,42 @@ __all__ = [
 ]
 
 MASK64 = (1 << 64) - 1
+_VM_SHIFT, _ = HCR_EL2.shift_mask("VM")
+_E2H_SHIFT, _ = HCR_EL2.shift_mask("E2H")
+_TGE_SHIFT, _ = HCR_EL2.shift_mask("TGE")
+_M_SHIFT, _ = SCTLR.shift_mask("M")
+_MAX_CPU = CPU_PRESETS["max"]
+_STAGE2 = Regime.STAGE2.value
+_EL10_S12 = Regime.EL10_S12.value
+_DEFAULT_CHOICES = Choices()
 
 
 def stage2_enabled(hcr: int) -> bool:
     """HCR_EL2.VM=1, unless {E2H, TGE} = {1, 1} (the EL2&0 host regime has no stage 2)."""
-    return bool(HCR_EL2.get(hcr, "VM")) and not (
-        HCR_EL2.get(hcr, "E2H") and HCR_EL2.get(hcr, "TGE")
-    )
+    return bool((hcr >> _VM_SHIFT) & 1) and not ((hcr >> _E2H_SHIFT) & (hcr >> _TGE_SHIFT) & 1)
 
 
 class _Stage2:
-    """The stage-2 walks of one translation, sharing one derivation of VTCR_EL2/VTTBR_EL2."""
+    """The stage-2 walks of one translation, all from one stage-2 plan."""
+
+    __slots__ = ("t", "_plan")
 
     def __init__(self, t: Translation) -> None:
         self.t = t
-        self.derived: tuple[WalkParams, Stage2Setup] | None = None
+        self._plan: StagePlan | None = None
 
-    def params(self) -> tuple[WalkParams, Stage2Setup]:
-        if self.derived is None:
-            self.derived = derive_stage2(self.t.regs, self.t.cpu, self.t.notes)
-        return self.derived
+    def plan(self) -> StagePlan:
+        if self._plan is None:
+            t = self.t
+            vtcr, vttbr = t.register("VTCR_EL2"), t.register("VTTBR_EL2")
+            self._plan = stage2_plan(vtcr, vttbr, t.cpu, t.notes.choices)
+            self._plan.replay(t.notes)
+        return self._plan
 
     def walk(self, ipa: int, access: Access, s1ptw: bool) -> StageWalk:
-        template, setup = self.params()
-        p = with_input(template, ipa)
-        return walk_stage(self.t, p, access, False, s1ptw, check_stage2(p, setup, ipa))
+        plan = self.plan()
+        site = check_stage2(plan.template, plan.setup, ipa)
+        return walk_stage(self.t, plan, ipa, access, False, s1ptw, site)
 
 
 def walk(
@@ -82,84 +92,68 @@ def walk(
     {E2H,TGE} != {1,1}); ``Regime.EL10_S12`` also translates the final IPA through stage 2.
     The regime's SCTLR.M is not consulted here (``at()`` applies it); a warning notes it.
     """
-    regime = Regime(regime)
+    name = regime_name(regime)
     access = coerce_access(access)
-    notes = Notes(choices or Choices())
-    t = Translation(regs, as_memory(memory), cpu or CPU_PRESETS["max"], notes)
+    choices = choices or _DEFAULT_CHOICES
+    notes = Notes(choices)
+    t = Translation(regs, as_memory(memory), cpu or _MAX_CPU, notes)
     stage2 = _Stage2(t)
     t.stage2 = stage2.walk
     address &= MASK64
     hcr = t.register("HCR_EL2")
-    res = WalkResult(regime=regime.value, access=access, input_address=address)
-    res.tge = bool(HCR_EL2.get(hcr, "TGE"))
-    if regime == Regime.STAGE2:
-        sw = stage2.walk(address, access, False)
-        assert sw.params is not None
-        res.params["s2"] = sw.params
-        _take_stage(res, sw)
+    res = WalkResult(name, access, address)
+    res.tge = bool((hcr >> _TGE_SHIFT) & 1)
+    if name == _STAGE2:
+        main = stage2.walk(address, access, False)
     else:
-        _stage1_warnings(regime, t, hcr)
+        _stage1_warnings(name, t, hcr)
         s2_on = stage2_enabled(hcr)
-        via_s2 = s2_on and regime.value in EL10_REGIMES
-        upper = (address >> 55) & 1 if regime.value in TWO_RANGE_REGIMES else 0
-        template, setup = derive_stage1(regime.value, regs, upper, t.cpu, notes)
-        p = with_input(template, address)
-        res.params["s1"] = p
+        via_s2 = s2_on and name in EL10_REGIMES
+        upper = (address >> 55) & 1 if name in TWO_RANGE_REGIMES else 0
+        tcr, ttbr = stage1_registers(name, upper)
+        plan = stage1_plan(name, upper, t.register(tcr), t.register(ttbr), t.cpu, choices)
+        plan.replay(notes)
         if via_s2:
-            res.params["s2"] = stage2.params()[0]
-        site = check_stage1(p, setup, address, access, notes)
-        sw = walk_stage(t, p, access, via_s2, setup=site)
-        _take_stage(res, sw)
-        if sw.fault is None and regime == Regime.EL10_S12 and s2_on:
-            _final_stage2(res, sw, stage2.walk(sw.output_address or 0, access, False))
-    if res.fault is not None:
-        res.par = par_fault(res.fault)
-        res.output_address = None
-    else:
-        assert res.attrs is not None and res.output_address is not None
-        res.par = par_success(res.output_address, res.attrs.attr, res.attrs.sh)
+            res.stage2_plan = stage2.plan()
+        site = check_stage1(plan.template, plan.setup, address, access, notes)
+        main = walk_stage(t, plan, address, access, via_s2, setup=site)
+        if main.fault is None and name == _EL10_S12 and s2_on:
+            res.ipa = main.output_address
+            res.s2_final = stage2.walk(main.output_address or 0, access, False)
+    res.main = main
+    _outcome(res, main, res.s2_final)
     res.warnings = notes.warnings
     res.choices_used = notes.choices_used
     res.descriptor_reads = t.reads
     return res
 
 
-def _stage1_warnings(regime: Regime, t: Translation, hcr: int) -> None:
+def _stage1_warnings(regime: str, t: Translation, hcr: int) -> None:
     notes = t.notes
-    if regime.value in EL10_REGIMES:
-        if not SCTLR.get(t.register("SCTLR_EL1"), "M"):
+    if regime in EL10_REGIMES:
+        if not (t.register("SCTLR_EL1") >> _M_SHIFT) & 1:
             notes.warn("mmu-off", "SCTLR_EL1.M=0: real accesses would not be translated.")
-        if HCR_EL2.get(hcr, "TGE") and not HCR_EL2.get(hcr, "E2H"):
+        if (hcr >> _TGE_SHIFT) & 1 and not (hcr >> _E2H_SHIFT) & 1:
             notes.warn("tge", "HCR_EL2.TGE=1 (E2H=0): EL1&0 stage 1 is disabled for accesses.")
-    elif not SCTLR.get(t.register("SCTLR_EL2"), "M"):
+    elif not (t.register("SCTLR_EL2") >> _M_SHIFT) & 1:
         notes.warn("mmu-off", "SCTLR_EL2.M=0: real accesses would not be translated.")
-    if regime == Regime.EL10_S12 and not stage2_enabled(hcr):
+    if regime == _EL10_S12 and not stage2_enabled(hcr):
         notes.warn("s2-off", "Stage 2 is disabled (HCR_EL2.VM=0 or E2H=TGE=1): stage 1 only.")
 
 
-def _take_stage(res: WalkResult, sw: StageWalk) -> None:
-    """The main stage walk's outcome becomes the translation's."""
-    res.main = sw
-    res.levels = sw.levels
-    res.fault = sw.fault
-    res.output_address = sw.output_address
-    res.oa_sources = sw.oa_sources
-    res.attrs = sw.attrs
-    res.perms = sw.perms
-
-
-def _final_stage2(res: WalkResult, s1: StageWalk, s2: StageWalk) -> None:
-    """Stage 2 of the stage-1 output: a fault there is the translation's; otherwise the
-    output, its bit sources, attributes and permissions are both stages' combined."""
-    res.ipa = s1.output_address
-    res.s2_final = s2
-    if s2.fault is not None:
-        res.fault = s2.fault
-        res.output_address = None
+def _outcome(res: WalkResult, main: StageWalk, final: StageWalk | None) -> None:
+    """The translation's outcome from its stage walks: the main walk's fault, else the final
+    stage 2's; otherwise the output address, and PAR_EL1 with the combined attributes."""
+    fault = main.fault or (final.fault if final is not None else None)
+    if fault is not None:
+        res.fault = fault
+        res.par = par_fault(fault)
         return
-    assert s1.attrs is not None and isinstance(s2.attrs, attrmod.Stage2Attributes)
-    assert s1.perms is not None and s2.perms is not None
-    res.output_address = s2.output_address
-    res.oa_sources = compose_sources(s1.oa_sources, s2.oa_sources)
-    res.attrs = attrmod.combine(s1.attrs, s2.attrs)
-    res.perms = TwoStagePermissions(s1.perms, s2.perms)
+    if final is None:
+        res.output_address = main.output_address
+        attr, sh = main.attr, main.sh
+    else:
+        res.output_address = final.output_address
+        attr, sh = combine_attrs(main.attr, final.attr), combine_sh(main.sh, final.sh)
+    assert res.output_address is not None
+    res.par = par_success(res.output_address, attr, sh)

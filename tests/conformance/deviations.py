@@ -32,7 +32,7 @@ from qemu_runner import RAM_BASE, RAM_END, GuestException, QemuFailure, Scenario
 import model
 from model import Choices, at_walk
 from model.arch import geometry as geo
-from model.arch import walker as walker_mod
+from model.arch import plans
 from model.arch.attrs import CombinedAttributes
 from model.arch.faults import FaultKind, FaultRule, fsc_for
 from model.arch.params import Stage2Setup, register
@@ -280,7 +280,8 @@ def _qemu72_s2_strict(vtcr: int, cpu) -> str | None:
 
 @contextlib.contextmanager
 def _qemu_semantics(block_any: bool, s2_strict: bool):
-    """Temporarily patch model functions to QEMU-7.2 behaviour (test code only)."""
+    """Temporarily patch model functions to QEMU-7.2 behaviour (test code only). Walk plans
+    are compiled from these functions, so the plan caches are emptied on the way in and out."""
     saved = []
     if block_any:
         orig_ba = geo.block_allowed
@@ -291,7 +292,7 @@ def _qemu_semantics(block_any: bool, s2_strict: bool):
         saved.append((geo, "block_allowed", orig_ba))
         geo.block_allowed = block_allowed
     if s2_strict:
-        orig_derive = walker_mod.derive_stage2
+        orig_derive = plans.derive_stage2
 
         def derive(regs, cpu, notes):
             params, setup = orig_derive(regs, cpu, notes)
@@ -302,13 +303,17 @@ def _qemu_semantics(block_any: bool, s2_strict: bool):
                     setup = Stage2Setup(rule.site(level=0))
             return params, setup
 
-        saved.append((walker_mod, "derive_stage2", orig_derive))
-        walker_mod.derive_stage2 = derive
+        saved.append((plans, "derive_stage2", orig_derive))
+        plans.derive_stage2 = derive
+    if saved:
+        plans.clear_plans()
     try:
         yield
     finally:
         for obj, name, orig in reversed(saved):
             setattr(obj, name, orig)
+        if saved:
+            plans.clear_plans()
 
 
 # ------------------------------------------------------------------ helpers on walks
