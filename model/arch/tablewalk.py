@@ -34,7 +34,7 @@ from .notes import Notes, bit_range
 from .permissions import denied_by, stage1_permissions, stage2_permissions
 from .plans import LevelPlan, StagePlan, wxn
 from .regime import Access, Regime
-from .result import KIND, RAW, TARGET, StageWalk
+from .result import DESC_ADDRESS, KIND, RAW, TARGET, StageWalk
 
 MASK64 = (1 << 64) - 1
 _TABLE_READ = Access(1, "read")  # stage-2 walks of stage-1 table addresses are EL1 reads
@@ -123,7 +123,7 @@ def descriptor_type(raw: int, lp: LevelPlan) -> str:
 def descriptor_fault(kind: str, record: list[Any], plan: StagePlan) -> FaultSite:
     """The fault of a descriptor the walk cannot use."""
     if kind == "invalid":
-        return rules.INVALID_DESCRIPTOR.site(address=record[3])
+        return rules.INVALID_DESCRIPTOR.site(address=record[DESC_ADDRESS])
     if kind == "reserved":
         return rules.RESERVED_L3.site()
     return rules.BLOCK_LEVEL_UNSUPPORTED.site(granule=plan.template.granule_kb)
