@@ -41,7 +41,8 @@ Public API
     of fault rules) and the ``geometry`` module.
 
 Where each step of a walk lives (``model.arch``): ``params`` derives a stage's parameters
-from the registers, ``checks`` decides whether the walk may start, ``tablewalk`` walks the
+from the registers, ``plans`` keeps them with the per-level masks once per register set,
+``checks`` decides whether the walk may start, ``tablewalk`` walks the
 tables step by step (fetch, descriptor type, table step, leaf step, permission step),
 ``permissions`` and ``attrs`` say what the leaf allows and is, ``walker`` puts the stages
 together, ``syndromes`` encodes PAR_EL1, ESR_ELx, FAR and HPFAR_EL2, ``fault_rules`` holds

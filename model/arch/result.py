@@ -378,7 +378,8 @@ class WalkResult:
         key = "s2" if main.stage == 2 else "s1"
         out = {key: main.params}
         if self.stage2_plan is not None and key == "s1":
-            out["s2"] = self.stage2_plan.template
+            # The stage-2 parameters its table reads used (no one input address: 0).
+            out["s2"] = with_input(self.stage2_plan.template, 0)
         return out
 
     @property
