@@ -32,6 +32,7 @@ from app.fragment import (
 from app.state import decode_params
 from app.templating import templates
 from app.views import (
+    cached_linux_view,
     card_slots,
     card_view,
     explorer_view,
@@ -207,7 +208,10 @@ async def explorer(request: Request) -> Response:
     htmx = request.headers.get("HX-Request") == "true"
     if not is_edit(pairs):
         decoded = decode_params(pairs)
-        view = state_view(state_of(decoded.config), _base_url(request))
+        state = state_of(decoded.config)
+        view = state_view(state, _base_url(request))
+        if decoded.kernel:  # the Linux panel for another release (kernel=, not in the link)
+            view = {**view, "linux": cached_linux_view(state.config, state.result, decoded.kernel)}
         if decoded.problems:
             view = {**view, "link_problems": [str(p) for p in decoded.problems]}
         return _page(request, view, 422 if decoded.problems else 200)
