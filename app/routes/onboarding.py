@@ -101,15 +101,8 @@ def walk_summary(
     fault = result.fault
     params = []
     for key, p in result.params.items():
-        params.append(
-            {
-                "stage": key,
-                "text": f"{p.granule_kb}KB, {p.iasize}-bit input, start level {p.start_level}, "
-                f"{p.start_table_entries}-entry start table"
-                + (f" ({p.concatenated_tables} concatenated)" if p.concatenated_tables > 1 else "")
-                + f", DS={int(p.ds)}, format {p.desc_variant}, {p.oa_bits}-bit output",
-            }
-        )
+        facts = (f for f in p.facts() if f.key != "table_base")
+        params.append({"stage": key, "text": ", ".join(f"{f.name} {f.text}" for f in facts)})
     return {
         "rows": rows,
         "params": params,
