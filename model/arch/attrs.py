@@ -146,6 +146,22 @@ class LeafAttributes(OutputAttributes):
     contiguous: bool  # the Contiguous bit, when it counts at this level
     dbm: int
 
+    def to_dict(self) -> dict:
+        return {
+            "attr": self.attr,
+            "memory_type": self.memory_type,
+            "device": self.device,
+            "sh": self.sh,
+            "sh_name": self.sh_name,
+            "sh_origin": self.sh_origin,
+            "af": self.af,
+            "contiguous": self.contiguous,
+            "dbm": self.dbm,
+            "block_size": self.block_size,
+            "leaf_level": self.leaf_level,
+            "leaf_kind": self.leaf_kind,
+        }
+
 
 @dataclass(frozen=True, kw_only=True)
 class Stage1Attributes(LeafAttributes):
@@ -160,20 +176,9 @@ class Stage1Attributes(LeafAttributes):
         return {
             "attr_index": self.attr_index,
             "mair": self.mair,
-            "attr": self.attr,
-            "memory_type": self.memory_type,
-            "device": self.device,
-            "sh": self.sh,
-            "sh_name": self.sh_name,
-            "sh_origin": self.sh_origin,
-            "af": self.af,
+            **super().to_dict(),
             "ng": self.ng,
-            "contiguous": self.contiguous,
-            "dbm": self.dbm,
             "gp": self.gp,
-            "block_size": self.block_size,
-            "leaf_level": self.leaf_level,
-            "leaf_kind": self.leaf_kind,
         }
 
 
@@ -197,22 +202,7 @@ class Stage2Attributes(LeafAttributes):
         return FWB_NOTE
 
     def to_dict(self) -> dict:
-        return {
-            "memattr": self.memattr,
-            "attr": self.attr,
-            "memory_type": self.memory_type,
-            "device": self.device,
-            "sh": self.sh,
-            "sh_name": self.sh_name,
-            "sh_origin": self.sh_origin,
-            "af": self.af,
-            "contiguous": self.contiguous,
-            "dbm": self.dbm,
-            "fwb": self.fwb,
-            "block_size": self.block_size,
-            "leaf_level": self.leaf_level,
-            "leaf_kind": self.leaf_kind,
-        }
+        return {"memattr": self.memattr, **super().to_dict(), "fwb": self.fwb}
 
 
 COMBINE_NOTE = "HCR_EL2.FWB/CD/DC not modelled; more restrictive type wins"

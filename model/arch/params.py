@@ -239,6 +239,28 @@ def _ttbr_base(
     return _TableBase(base, align, origin)
 
 
+def _geometry(
+    granule: int, iasize: int, start: int | None, table_bits: int, base: _TableBase, concat: int
+) -> dict[str, Any]:
+    """The parameters that follow from the granule, the input size and the start level
+    (None: the walk cannot start), for ``WalkParams``."""
+    gb = geo.granule_bits(granule)
+    return {
+        "granule_kb": granule,
+        "granule_bits": gb,
+        "stride": gb - 3,
+        "iasize": iasize,
+        "start_level": 0 if start is None else start,
+        "start_table_bits": table_bits,
+        "start_table_entries": 1 << (table_bits - 3),
+        "start_table_align": 1 << base.align_bits,
+        "concatenated_tables": concat,
+        "table_base": base.address,
+        "table_base_origin": base.origin,
+        "indexes": [] if start is None else geo.index_fields(iasize, granule, start),
+    }
+
+
 def _variant(granule: int, ds: bool, oa_bits: int, cpu: CPU, notes: Notes) -> str:
     lpa = granule == 64 and cpu.has_lpa
     if lpa and notes.choices.high_oa_bits == "ignore" and oa_bits <= 48:
@@ -297,7 +319,6 @@ def derive_stage1(
     granule, granule_why = _granule(tg_raw, f"{tcr_name}.{tg_f}", tg_table, 1, cpu, notes)
     ds_raw = g(tcr, "DS")
     ds, ds_why = _ds(ds_raw, granule, 1, tcr_name, cpu, notes)
-    gb = geo.granule_bits(granule)
     txsz_raw = g(tcr, txsz_f)
     tmin = geo.min_txsz_s1(granule, ds, cpu.has_lva)
     tmax = geo.max_txsz(granule, cpu.has_ttst)
@@ -327,9 +348,6 @@ def derive_stage1(
         regime=regime,
         input_address=0,
         tcr_name=tcr_name,
-        granule_kb=granule,
-        granule_bits=gb,
-        stride=gb - 3,
         granule_why=granule_why,
         ds=ds,
         ds_raw=ds_raw,
@@ -339,29 +357,21 @@ def derive_stage1(
         txsz=txsz.effective,
         txsz_min=tmin,
         txsz_max=tmax,
-        iasize=iasize,
-        start_level=start,
         ps_field=f"{tcr_name}.{ps_f}",
         ps_raw=ps_raw,
         ps_bits=ps_bits,
         oa_bits=oa_bits,
-        start_table_bits=tsize,
-        start_table_entries=1 << (tsize - 3),
-        start_table_align=1 << base.align_bits,
-        concatenated_tables=1,
         ttbr_name=ttbr_name,
         ttbr_value=ttbr,
         ttbr_52bit=fmt52,
-        table_base=base.address,
-        table_base_origin=base.origin,
         desc_variant=_variant(granule, ds, oa_bits, cpu, notes),
+        **_geometry(granule, iasize, start, tsize, base, 1),
         tbi=bool(tbi),
         hpd=bool(hpd),
         ha=ha,
         hd=hd,
         sh=sh,
         range_select=upper,
-        indexes=geo.index_fields(iasize, granule, start),
     )
     return params, Stage1Setup(two, txsz.problem, bool(tbid), bool(e0pd), bool(epd))
 
@@ -396,7 +406,6 @@ def derive_stage2(
             "sl2-ignored",
             "VTCR_EL2.SL2=1 is ignored: it only counts with the 4KB granule and DS=1.",
         )
-    gb = geo.granule_bits(granule)
     txsz_raw = g(vtcr, "T0SZ")
     tmin = geo.min_txsz_s2(granule, ds, cpu.pamax, cpu.has_lpa)
     tmax = geo.max_txsz(granule, cpu.has_ttst)
@@ -436,9 +445,6 @@ def derive_stage2(
         regime=Regime.STAGE2.value,
         input_address=0,
         tcr_name="VTCR_EL2",
-        granule_kb=granule,
-        granule_bits=gb,
-        stride=gb - 3,
         granule_why=granule_why,
         ds=ds,
         ds_raw=ds_raw,
@@ -448,28 +454,20 @@ def derive_stage2(
         txsz=txsz.effective,
         txsz_min=tmin,
         txsz_max=tmax,
-        iasize=iasize,
-        start_level=walk_start if walk_start is not None else 0,
         ps_field="VTCR_EL2.PS",
         ps_raw=ps_raw,
         ps_bits=ps_bits,
         oa_bits=oa_bits,
-        start_table_bits=tsize,
-        start_table_entries=1 << (tsize - 3),
-        start_table_align=1 << base.align_bits,
-        concatenated_tables=concat,
         ttbr_name="VTTBR_EL2",
         ttbr_value=vttbr,
         ttbr_52bit=fmt52,
-        table_base=base.address,
-        table_base_origin=base.origin,
         desc_variant=_variant(granule, ds, oa_bits, cpu, notes),
+        **_geometry(granule, iasize, walk_start, tsize, base, concat),
         ha=ha,
         hd=hd,
         sh=g(vtcr, "SH0"),
         sl0=sl0,
         sl2=sl2,
-        indexes=geo.index_fields(iasize, granule, walk_start) if walk_start is not None else [],
     )
     # Set-up faults of stage 2 are reported at level 0 (AArch64.S2Walk).
     if txsz.problem is not None:

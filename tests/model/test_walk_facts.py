@@ -204,3 +204,27 @@ def test_at_flat_fault_has_a_syndrome():
     result = at_walk("s1e1w", 1 << 56, regs, {})
     assert result.fault.rule == "flat-oa-out-of-range" and result.fault.wnr
     assert result.syndrome.ec == 0x25
+
+
+# -- plans ------------------------------------------------------------------------------------
+
+
+def test_plans_are_shared_by_walks_of_one_register_set_and_change_nothing():
+    from model.arch import plans
+
+    configs = list(CONFIG_PRESETS.values())
+    plans.clear_plans()
+    fresh = []
+    for config in configs:
+        plans.clear_plans()  # each walk derives its own plans
+        fresh.append(run(config).to_dict())
+    plans.clear_plans()
+    interleaved = [run(config).to_dict() for config in configs + configs]
+    assert interleaved == fresh + fresh
+    info = plans.stage1_plan.cache_info()
+    assert info.hits >= len(configs)  # the second round reused the first round's plans
+    # A plan is keyed by what it depends on: another TCR value is another plan.
+    config = CONFIG_PRESETS["4k-48"]
+    a = run(config)
+    b = run(config.with_registers(TCR_EL1=config.registers["TCR_EL1"] ^ (1 << 14)))
+    assert a.params["s1"].granule_kb != b.params["s1"].granule_kb
