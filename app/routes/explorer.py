@@ -44,7 +44,6 @@ from app.views import (
     render_walk_oa,
 )
 from model.arch.walker import WalkResult
-from model.explore.actions import all_reads
 from model.explore.configs import Configuration
 
 router = APIRouter()
@@ -238,8 +237,8 @@ async def explorer(request: Request) -> Response:
         input_name = "IPA" if before.regime == "stage2" else "VA"
         cards = [
             card_view(ref, before, errors, outcome.typed, input_name)
-            for ref in all_reads(result)
-            if ref.where != "nested-s2" and f"m.{ref.read.desc_address or 0:#x}" in errors
+            for ref in result.reads(nested=False)
+            if f"m.{ref.read.desc_address or 0:#x}" in errors
         ]
         return _fragment(view, regions, 422, {}, cards)
 
