@@ -35,16 +35,16 @@ from typing import Any
 
 from model.arch import geometry as geo
 from model.arch.cpu import CPU, CPU_PRESETS, Choices
-from model.arch.descriptors import address_mask, decode_address
 from model.arch.faults import Fault, FaultKind
-from model.arch.fields import HCR_EL2, descriptor_layout
 from model.arch.memory import ExternalAbort, Memory, as_memory
-from model.arch.walker import Regime, WalkParams, WalkResult, walk
+from model.arch.plans import LevelPlan, StagePlan
+from model.arch.tablewalk import descriptor_type
+from model.arch.walker import Regime, WalkParams, WalkResult, stage2_enabled, walk
 
 MASK64 = (1 << 64) - 1
 _PROBE_ACCESS = {"el2": "el2r", "el20": "el2r"}
 # Descriptor fields that never change what an access does: software-defined and ignored bits.
-_UNUSED_PREFIXES = ("SW", "IGN")
+_UNUSED = ("SW", "IGN")
 
 
 @dataclass(slots=True)
@@ -177,91 +177,45 @@ class _Tables:
             return None
 
 
-# -- per-level plans compiled from the field tables --------------------------------------------
-
-
-@dataclass(frozen=True)
-class _Address:
-    """Where a descriptor format keeps an address: ``(raw & mask) | ((raw >> shift) & high)
-    << dest``."""
-
-    mask: int
-    shift: int
-    high: int
-    dest: int
-
-    def of(self, raw: int) -> int:
-        return (raw & self.mask) | (((raw >> self.shift) & self.high) << self.dest)
-
-
-def _address(layout, variant: str, low_bits: int) -> _Address:
-    """The address masks of ``layout``, checked bit by bit against the walker's decoder
-    (``decode_address``), so that the listing reads addresses exactly as walks do."""
-    main = "NLTA" if "NLTA" in layout else "OA"
-    plan = _Address(layout.field(main).mask & ~((1 << low_bits) - 1), 0, 0, 0)
-    for dest in (50, 48):
-        if f"{main}_51_{dest}" in layout:
-            f = layout.field(f"{main}_51_{dest}")
-            plan = _Address(plan.mask, f.lo, (1 << f.width) - 1, dest)
-    for bit in range(64):
-        if plan.of(1 << bit) != decode_address(1 << bit, layout, variant, low_bits)[0]:
-            raise AssertionError(f"{layout.name}: address bit {bit} read differently")
-    return plan
+# -- per-level facts from the walker's plans ---------------------------------------------------
 
 
 @dataclass(frozen=True)
 class _Level:
-    level: int
-    lo: int  # lowest input bit this level's index takes
-    size: int  # bytes one entry maps
-    entries: int  # entries in one table of this level (the start table: its own count)
-    table: _Address | None  # next-table address of a table descriptor (None at level 3)
-    block: bool  # may hold a block (AArch64.BlockDescSupported); level 3: pages
-    leaf: _Address
-    key_mask: int  # the bits that tell leaves apart (not address, software or ignored)
-    contiguous_bit: int  # 0 where the contiguous hint is ignored
+    """One level of a stage's plan (``model.arch.plans.LevelPlan``) with what the listing
+    adds: how many entries a table has, the bytes one entry maps, and the bits that tell
+    leaves apart (all but the address and the software-defined or ignored ones)."""
+
+    plan: LevelPlan
+    entries: int
+    size: int
+    key_mask: int
+    contiguous_bit: int  # 0 where the level takes no contiguous hint
     contiguous_entries: int
 
 
-def _compile(p: WalkParams, pamax: int) -> list[_Level]:
-    levels = []
-    for level, _hi, lo in p.indexes:
-        last = level == geo.FINAL_LEVEL
-        leaf = descriptor_layout(p.stage, "page" if last else "block", p.desc_variant)
-        size_bits = geo.block_size_bits(level, p.granule_kb)
-        unused = sum(f.mask for f in leaf.fields if f.name.startswith(_UNUSED_PREFIXES))
-        table = None
-        if not last:
-            table_layout = descriptor_layout(p.stage, "table", p.desc_variant)
-            table = _address(table_layout, p.desc_variant, p.granule_bits)
-        contiguous = 0
-        if not geo.contiguous_ignored(level, p.granule_kb):
-            contiguous = leaf.field("Contiguous").mask
-        levels.append(
+def _levels(plan: StagePlan) -> list[_Level]:
+    p = plan.template
+    out = []
+    for lp in plan.levels:
+        key_mask = contiguous = 0
+        if lp.leaf is not None:
+            a = lp.leaf.address
+            unused = sum(f.mask for f in lp.leaf.layout.fields if f.name.startswith(_UNUSED))
+            key_mask = MASK64 & ~(a.mask | (a.high_mask << a.high_shift) | unused)
+            if not lp.leaf.contiguous_ignored:
+                contiguous = lp.leaf.contiguous[1] << lp.leaf.contiguous[0]
+        out.append(
             _Level(
-                level=level,
-                lo=lo,
-                size=1 << size_bits,
-                entries=p.start_table_entries if level == p.start_level else 1 << p.stride,
-                table=table,
-                block=last or geo.block_allowed(level, p.granule_kb, p.ds, pamax),
-                leaf=_address(leaf, p.desc_variant, size_bits),
-                key_mask=MASK64 & ~(address_mask(leaf, p.desc_variant, size_bits) | unused),
-                contiguous_bit=contiguous,
-                contiguous_entries=geo.contiguous_entries(level, p.granule_kb),
+                lp,
+                p.start_table_entries if lp.level == p.start_level else 1 << p.stride,
+                1 << geo.block_size_bits(lp.level, p.granule_kb),
+                key_mask,
+                contiguous,
+                geo.contiguous_entries(lp.level, p.granule_kb),
             )
         )
-    return levels
-
-
-def _table_bits(p: WalkParams) -> tuple[int, int]:
-    """(mask, shift): the hierarchical bits of a stage-1 table descriptor (APTable, PXNTable,
-    UXNTable) that the walk gathers on its way down; none with HPD=1 or at stage 2."""
-    if p.stage != 1 or p.hpd:
-        return 0, 59
-    layout = descriptor_layout(1, "table", p.desc_variant)
-    mask = sum(layout.field(n).mask for n in ("APTable", "PXNTable", "UXNTable"))
-    return mask, min(layout.field(n).lo for n in ("APTable", "PXNTable", "UXNTable"))
+    return out
 
 
 # -- listing one tree --------------------------------------------------------------------------
@@ -316,7 +270,8 @@ class _Lister:
             if setup is not None and not result.levels:
                 root.setup_fault = setup  # nothing of this tree is read
             else:
-                _TreeScan(self, root, walk_regime).run()
+                assert result.main is not None
+                _TreeScan(self, root, walk_regime, result.main.plan).run()
             out.append(root)
         return out
 
@@ -334,25 +289,25 @@ class _Lister:
 class _TreeScan:
     """The tables of one root, visited depth first in input-address order."""
 
-    def __init__(self, lister: _Lister, root: RootListing, regime: str) -> None:
+    def __init__(self, lister: _Lister, root: RootListing, regime: str, plan: StagePlan) -> None:
         p = root.params
         assert p is not None
         self.lister = lister
         self.root = root
         self.regime = regime
         self.p = p
-        self.levels = _compile(p, lister.cpu.pamax)
-        self.table_mask, self.table_shift = _table_bits(p)
+        self.plan = plan
+        self.levels = _levels(plan)
+        h = plan.hierarchical
+        # the hierarchical bits a table descriptor hands down (none with HPD=1, or at stage 2)
+        self.table_mask = h.mask if h is not None and h.applied else 0
         self.via_s2 = p.stage == 1 and regime == Regime.EL10.value and _stage2_on(lister.registers)
         self.s2_granule_bits = 12
         if self.via_s2:
             s2 = self.lister.walk(Regime.STAGE2.value, 0).params.get("s2")
             self.s2_granule_bits = s2.granule_bits if s2 is not None else 12
-        self.ignore_high = (
-            lister.choices.high_oa_bits == "ignore" and p.oa_bits <= 48 and p.desc_variant == "DS1"
-        )
         self.kinds: dict[int, tuple] = {}  # leaf key -> kind_of(...)
-        # the pending range: [start, end, oa, oa_end, key, level index, entries] or None
+        # the pending range: [start, end, oa, oa_end, key, level index, entries, descriptor]
         self.pending: list | None = None
         self.pending_fault: FaultRange | None = None
         self.pending_fault_key: tuple | None = None
@@ -373,7 +328,7 @@ class _TreeScan:
 
     def run(self) -> None:
         p = self.p
-        if p.table_base >> p.oa_bits:
+        if self.plan.start_problem is not None:
             self.fault(self.root.input_base, self.root.input_end, p.start_level, ("start",))
         else:
             self.scan(0, self.root.input_base, p.table_base, 0)
@@ -382,16 +337,18 @@ class _TreeScan:
 
     def scan(self, index: int, ia_base: int, address: int, inherited: int) -> None:
         lv = self.levels[index]
+        lp = lv.plan
         words = self.read_table(address, lv.entries)
         self.root.descriptors += lv.entries
-        self.root.tables[lv.level] = self.root.tables.get(lv.level, 0) + 1
-        lo, size, level = lv.lo, lv.size, lv.level
-        table, leaf, key_mask = lv.table, lv.leaf, lv.key_mask
-        lmask, lshift, lhigh, ldest = leaf.mask, leaf.shift, leaf.high, leaf.dest
+        self.root.tables[lp.level] = self.root.tables.get(lp.level, 0) + 1
+        lo, size, level, key_mask = lp.lo, lv.size, lp.level, lv.key_mask
+        table = lp.table
+        leaf = lp.leaf.address if lp.leaf is not None else None
         # the bits of a leaf key above the descriptor: the table bits above it and the level
-        key_extra = (inherited << 64) | ((index + 1) << 72)
+        key_extra = (inherited << 64) | ((index + 1) << 128)
         oa_bits = self.p.oa_bits
-        ignore_high = self.ignore_high
+        ignore_high = self.plan.high_oa_ignored
+        table_mask = self.table_mask
         for i, raw in enumerate(words):
             if raw is None:
                 self.fault(ia_base | (i << lo), (ia_base | (i << lo)) + size, level, ("read",))
@@ -399,20 +356,21 @@ class _TreeScan:
             if not raw & 1:
                 continue
             ia = ia_base | (i << lo)
-            if raw & 2 and table is not None:
-                nxt = table.of(raw)
+            kind = descriptor_type(raw, lp)
+            if kind == "table":
+                assert table is not None
+                nxt = table.address(raw)
                 if ignore_high and nxt >> 50:
                     nxt &= (1 << 50) - 1
                 if nxt >> oa_bits:
                     self.fault(ia, ia + size, level, ("next", raw))
                     continue
-                bits = (raw & self.table_mask) >> self.table_shift
-                self.scan(index + 1, ia, nxt, inherited | bits)
+                self.scan(index + 1, ia, nxt, inherited | (raw & table_mask))
                 continue
-            if not lv.block or (table is None and not raw & 2):
-                self.fault(ia, ia + size, level, ("kind", raw & 3))
+            if leaf is None or (kind != "block" and kind != "page"):
+                self.fault(ia, ia + size, level, ("kind", kind))
                 continue
-            oa = (raw & lmask) | (((raw >> lshift) & lhigh) << ldest)
+            oa = (raw & leaf.mask) | (((raw >> leaf.high_shift) & leaf.high_mask) << leaf.high_dest)
             if ignore_high and oa >> 50:
                 oa &= (1 << 50) - 1
             key = (raw & key_mask) | key_extra
@@ -462,16 +420,15 @@ class _TreeScan:
         """What the walker says of the leaves with this key, from one of them: (walk, level,
         "block"/"page" or None where every access faults, contiguous hint set)."""
         lv = self.levels[index]
+        level = lv.plan.level
         info = self.lister.walk(self.regime, start)
         if info.fault is not None and info.fault.kind != FaultKind.PERMISSION:
-            return info, lv.level, None, False
-        if (info.attrs.get("leaf_level"), info.attrs.get("block_size")) != (lv.level, lv.size):
-            raise AssertionError(
-                f"listing and walker disagree at {start:#x}: level {lv.level}, walk "
-                f"{info.attrs.get('leaf_level')}"
-            )
-        name = "page" if lv.table is None else "block"
-        return info, lv.level, name, bool(lv.contiguous_bit and key & lv.contiguous_bit)
+            return info, level, None, False
+        attrs = info.main.attrs if info.main is not None else None
+        if attrs is None or (attrs.leaf_level, attrs.block_size) != (level, lv.size):
+            raise AssertionError(f"listing and walker disagree at {start:#x} (level {level})")
+        name = "page" if lv.plan.table is None else "block"
+        return info, level, name, bool(lv.contiguous_bit and key & lv.contiguous_bit)
 
     def fault(self, start: int, end: int, level: int, what: tuple) -> None:
         """A faulting input range found while reading the tables (merged with the previous
@@ -554,7 +511,7 @@ def _compose(lister: _Lister, stage1: RootListing, stage2: RootListing) -> RootL
                 gap(va, va + r.start - ipa, m.level)
                 va, ipa = va + r.start - ipa, r.start
             piece = min(stop, r.end) - ipa
-            key = (m.bits, m.level, m.walk.attrs.get("attr") if m.walk else None, r.bits, r.level)
+            key = (m.bits, m.level, _attr(m.walk), r.bits, r.level)
             info = infos.get(key)
             if info is None:
                 info = infos[key] = lister.walk(regime, va)
@@ -580,11 +537,13 @@ def _compose(lister: _Lister, stage1: RootListing, stage2: RootListing) -> RootL
     return out
 
 
+def _attr(result: WalkResult | None) -> int | None:
+    attrs = result.attrs if result is not None else None
+    return None if attrs is None else attrs.attr
+
+
 def _stage2_on(registers: Mapping[str, int]) -> bool:
-    """HCR_EL2.VM=1 and not {E2H, TGE} = {1, 1}: EL1&0 translation has a stage 2."""
-    hcr = int(registers.get("HCR_EL2", 0))
-    e2h, tge, vm = (HCR_EL2.get(hcr, n) for n in ("E2H", "TGE", "VM"))
-    return bool(vm) and not (e2h and tge)
+    return stage2_enabled(int(registers.get("HCR_EL2", 0)))
 
 
 # -- the entry point ---------------------------------------------------------------------------

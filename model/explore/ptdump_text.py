@@ -64,17 +64,22 @@ def permissions(perms: dict) -> str:
 
 
 def _range_perms(m: MappingRange) -> str:
-    if m.walk is None:
+    if m.walk is None or m.walk.perms is None:
         return ""
-    perms = m.walk.perms
+    perms = m.walk.perms.to_dict()
     if "stage1" in perms:
         return f"{permissions(perms['stage1'])} S2 {permissions(perms['stage2'])}"
     prefix = "S2 " if m.stage == 2 else ""
     return prefix + permissions(perms)
 
 
+def _attrs(m: MappingRange) -> dict:
+    attrs = m.walk.attrs if m.walk is not None else None
+    return {} if attrs is None else attrs.to_dict()
+
+
 def _flags(m: MappingRange) -> str:
-    attrs = m.walk.attrs if m.walk is not None else {}
+    attrs = _attrs(m)
     s1 = attrs.get("stage1", attrs)
     flags = ["AF"]
     if s1.get("ng"):
@@ -89,7 +94,7 @@ def _flags(m: MappingRange) -> str:
 
 
 def mapping_line(m: MappingRange) -> str:
-    attrs = m.walk.attrs if m.walk is not None else {}
+    attrs = _attrs(m)
     count = f" x{m.entries}" if m.entries > 1 else ""
     fmt = m.variant if m.stage2 is None else f"S1 {m.variant} S2 {m.stage2.variant}"
     via = f" via IPA {m.ipa:#018x}" if m.ipa is not None else ""
@@ -164,7 +169,7 @@ def render_listing(listing: Listing) -> str:
 
 
 def _mapping_dict(m: MappingRange) -> dict:
-    attrs = m.walk.attrs if m.walk is not None else {}
+    attrs = _attrs(m)
     out = {
         "start": f"{m.start:#x}",
         "end": f"{m.end:#x}",
@@ -175,7 +180,7 @@ def _mapping_dict(m: MappingRange) -> dict:
         "entries": m.entries,
         "format": m.variant,
         "descriptor_bits": f"{m.bits:#x}",
-        "permissions": m.walk.perms if m.walk is not None else {},
+        "permissions": m.walk.perms.to_dict() if m.walk and m.walk.perms else {},
         "attr": attrs.get("attr"),
         "memory_type": memory_type(attrs.get("attr")),
         "shareability": _SH.get(attrs.get("sh", 0)),

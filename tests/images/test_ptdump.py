@@ -153,7 +153,7 @@ def test_el2_regime():
     listing = list_mappings("el2", regs, t.words)
     assert listed(listing) == merged(t.mappings)
     assert [r.name for r in listing.roots] == ["TTBR0_EL2"]
-    assert listing.mappings[1].walk.perms["EL2"]["write"] is False
+    assert listing.mappings[1].walk.perms.by_el["EL2"].write is False
     check_walks(listing, regs, t.words, "el2")
 
 
@@ -167,7 +167,7 @@ def test_stage2_concatenated_start_tables():
     assert listed(listing) == merged(t.mappings)
     assert listing.roots[0].tables[0] == 1 and listing.roots[0].descriptors >= 8192
     device = next(m for m in listing.mappings if m.level == 1)
-    assert device.walk.attrs["device"]
+    assert device.walk.attrs.device
     check_walks(listing, regs, t.words, "stage2")
 
 
@@ -229,7 +229,7 @@ def test_leaf_bits_survive_as_listed(tmp_path):
     listing = list_mappings("el10", stage1_regs(t, 48), t.words)
     (m,) = listing.mappings
     assert m.bits & AF and not m.bits & CONTIGUOUS
-    perms = m.walk.perms
+    perms = m.walk.perms.to_dict()
     assert perms["EL1"] == {"read": True, "write": False, "exec": False}
     assert perms["EL0"] == {"read": True, "write": False, "exec": False}
     assert " nG " in render_listing(listing)
