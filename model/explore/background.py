@@ -35,6 +35,7 @@ from model.arch.descriptors import encode_address
 from model.arch.fields import HCR_EL2, descriptor_layout
 from model.arch.memory import Memory, WalkGeometry
 from model.arch.walker import Regime, WalkParams, walk
+from model.explore.image import MemoryImage
 
 MASK64 = (1 << 64) - 1
 # An odd multiplier: multiplication modulo 2^k is a bijection on k-bit slot numbers, and this
@@ -293,7 +294,9 @@ class StateMemory(Memory):
     invalid descriptor, over background tables; outside an image a read is an External abort).
     """
 
-    def __init__(self, words: Mapping[int, int], background: Memory | None) -> None:
+    def __init__(
+        self, words: Mapping[int, int], background: BackgroundTables | MemoryImage | None
+    ) -> None:
         self.words = MappingProxyType(dict(words))
         self.background = background
 
