@@ -25,6 +25,7 @@ from model.arch.permissions import Permissions, TwoStagePermissions
 from model.arch.walker import LevelRead, Regime, StageWalk, WalkParams, WalkResult
 
 from .configs import CONFIG_PRESETS, REGISTER_NAMES, Configuration, run
+from .image import image_for
 
 WIDTH = 72
 LINK_PREFIX = "Link: "
@@ -89,6 +90,12 @@ def _wrap(text: str, first: str = "", rest: str | None = None) -> list[str]:
 
 
 # -- header -----------------------------------------------------------------------------------
+
+
+def image_lines(sha256: str) -> list[str]:
+    """Which memory image a walk reads: name, size and sha256."""
+    image = image_for(sha256)
+    return [f"Memory: image {image.name} ({image.size} bytes), sha256", f"  {sha256}"]
 
 
 def _title(config: Configuration | None) -> list[str]:
@@ -299,6 +306,8 @@ def render_text(
     for note in notes:
         lines += _wrap(note, "NOTE: ", "  ")
     lines += _title(config)
+    if config is not None and config.image is not None:
+        lines += image_lines(config.image)
     regime = REGIME_TITLES.get(result.regime, result.regime)
     cpu = f", CPU {config.cpu}" if config is not None else ""
     lines += _wrap(f"Regime {regime}, access {result.access}{cpu}", "", "  ")
@@ -320,7 +329,9 @@ def render_text(
         lines += _walk_lines(s2.levels, "  ", "s2 ")
     if any(ref.read.synthetic for ref in result.reads()):
         lines += _wrap(
-            "* synthetic: not set by this link; the explorer fills unset table entries "
+            "* from the memory image: not set by this link."
+            if config is not None and config.image is not None
+            else "* synthetic: not set by this link; the explorer fills unset table entries "
             "with consistent valid descriptors.",
             "",
             "  ",
