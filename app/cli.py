@@ -20,6 +20,7 @@ import json
 import os
 import sys
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -45,6 +46,7 @@ from app.state import (
 from model import CPU_PRESETS, Regime
 from model.explore.configs import (
     CONFIG_PRESETS,
+    DEFAULT_PRESET,
     REGISTER_NAMES,
     Configuration,
     run,
@@ -228,6 +230,11 @@ def _config(args: argparse.Namespace) -> tuple[Configuration, str | None, SQLite
         if decoded.problems:
             raise CliError(problems_message(decoded.problems))
         config = decoded.config
+    elif image is not None and args.preset is None:
+        # The tables of an image have nothing to do with a preset's registers: those not
+        # given are 0.
+        default = CONFIG_PRESETS[DEFAULT_PRESET]
+        config = replace(default, registers=dict.fromkeys(REGISTER_NAMES, 0))
     registers: dict[str, int | str] = dict(registers_from_args(args, image))
     registers.update({r: getattr(args, r) for r in REGISTER_NAMES if getattr(args, r) is not None})
     try:
