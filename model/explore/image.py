@@ -229,6 +229,10 @@ class MemoryImage(Memory):
                 return seg
         return None
 
+    def source(self, pa: int) -> str:
+        """Where a word comes from (``model.arch.memory``): the image."""
+        return self.source_name
+
     def __contains__(self, pa: int) -> bool:
         """Whether the 8-byte word at ``pa`` (aligned down) lies wholly in the image."""
         pa &= ~7
