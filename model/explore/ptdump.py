@@ -45,6 +45,7 @@ MASK64 = (1 << 64) - 1
 _PROBE_ACCESS = {"el2": "el2r", "el20": "el2r"}
 # Descriptor fields that never change what an access does: software-defined and ignored bits.
 _UNUSED = ("SW", "IGN")
+_LEAF_KINDS = frozenset(("block", "page"))
 
 
 @dataclass(slots=True)
@@ -344,6 +345,8 @@ class _TreeScan:
         lo, size, level, key_mask = lp.lo, lv.size, lp.level, lv.key_mask
         table = lp.table
         leaf = lp.leaf.address if lp.leaf is not None else None
+        if leaf is not None:
+            lmask, lshift, lhigh, ldest = leaf.mask, leaf.high_shift, leaf.high_mask, leaf.high_dest
         # the bits of a leaf key above the descriptor: the table bits above it and the level
         key_extra = (inherited << 64) | ((index + 1) << 128)
         oa_bits = self.p.oa_bits
@@ -367,10 +370,10 @@ class _TreeScan:
                     continue
                 self.scan(index + 1, ia, nxt, inherited | (raw & table_mask))
                 continue
-            if leaf is None or (kind != "block" and kind != "page"):
+            if leaf is None or kind not in _LEAF_KINDS:
                 self.fault(ia, ia + size, level, ("kind", kind))
                 continue
-            oa = (raw & leaf.mask) | (((raw >> leaf.high_shift) & leaf.high_mask) << leaf.high_dest)
+            oa = (raw & lmask) | (((raw >> lshift) & lhigh) << ldest)
             if ignore_high and oa >> 50:
                 oa &= (1 << 50) - 1
             key = (raw & key_mask) | key_extra
