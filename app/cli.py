@@ -6,6 +6,8 @@
     lpa2-explorer walk https://host/s/R2XxuxQ --data-dir ./var   # a short link
     lpa2-explorer walk --image dump.elf --regs regs.txt --va 0x...  # tables in a dump
     lpa2-explorer image dump.elf                                # what an image holds
+    lpa2-explorer ptdump --image dump.elf --regs regs.txt       # every mapping
+    lpa2-explorer serve --image dump.elf --regs regs.txt        # the explorer on it
     lpa2-explorer presets
 
 ``walk`` prints the same plain text as ``/walk.txt`` (or ``--json``: the same JSON as
@@ -32,6 +34,8 @@ from app.cli_image import (
     image_from_args,
     registers_from_args,
 )
+from app.images import IMAGES_ENV
+from app.images import environment as images_environment
 from app.linkstore import ID_RE, SQLiteLinkStore, existing_id
 from app.settings import DATA_DIR_ENV, LINKS_DB_NAME, PUBLIC_URL_ENV, get_settings
 from app.state import (
@@ -40,6 +44,7 @@ from app.state import (
     decode,
     encode,
     explorer_url,
+    parse_number,
     problems_message,
     walk_document,
 )
@@ -153,6 +158,19 @@ def build_parser() -> argparse.ArgumentParser:
     ptdump.add_argument("--json", action="store_true", help="print JSON instead of text")
 
     commands.add_parser("presets", help="list the configuration presets")
+
+    serve = commands.add_parser(
+        "serve",
+        help="serve the explorer on a memory image (read-only; edits lie over it)",
+        description="Start the explorer with a memory image as the memory every walk reads "
+        "(links made there carry the image's sha256). / starts at the registers given.",
+    )
+    add_image_arguments(serve, required=True)
+    for register in REGISTER_NAMES:
+        serve.add_argument(_flag(register), dest=register, metavar="VALUE", help=register)
+    serve.add_argument("--regime", choices=[r.value for r in Regime], help="translation regime")
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    serve.add_argument("--port", type=int, default=8000, help="port to listen on")
 
     image = commands.add_parser(
         "image",
@@ -282,6 +300,24 @@ def _ptdump(args: argparse.Namespace) -> str:
     return render_listing(listing)
 
 
+def _serve(args: argparse.Namespace) -> str:
+    image = image_from_args(args)
+    assert image is not None
+    registers = registers_from_args(args, image)
+    for name in REGISTER_NAMES:
+        if getattr(args, name) is not None:
+            try:
+                registers[name] = parse_number(getattr(args, name))
+            except ValueError as error:
+                raise CliError(f"{_flag(name)}: {error}") from None
+    os.environ[IMAGES_ENV] = images_environment(args.image, registers, args.regime)
+    import uvicorn  # only the server needs it
+
+    print(f"LPA2 Explorer on {image.name} (sha256 {image.sha256}): http://{args.host}:{args.port}/")
+    uvicorn.run("app.main:create_app", factory=True, host=args.host, port=args.port)
+    return ""
+
+
 def _image(args: argparse.Namespace) -> str:
     args.image = args.files
     image = image_from_args(args)
@@ -303,7 +339,7 @@ def _presets(_args: argparse.Namespace | None = None) -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
-        commands = {"walk": _walk, "ptdump": _ptdump, "image": _image}
+        commands = {"walk": _walk, "ptdump": _ptdump, "image": _image, "serve": _serve}
         output = commands.get(args.command, _presets)(args)
     except CliError as error:
         print(f"lpa2-explorer: {error}", file=sys.stderr)

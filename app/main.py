@@ -5,10 +5,11 @@ import gc
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from app import __version__, errors, openapi
+from app import __version__, errors, images, openapi
 from app.assets import STATIC_DIR
 from app.compression import CompressionMiddleware
 from app.routes import api, explorer, health, onboarding, sharing
+from app.routes import images as image_routes
 from app.security import HardeningMiddleware
 
 DEFAULT_PORT = 8000
@@ -24,6 +25,7 @@ def create_app() -> FastAPI:
         redoc_url=None,
     )
     errors.install(application)
+    images.install(application)  # lpa2-explorer serve --image: the image as memory
     # Outermost first: limits and headers apply to every response, compressed or not
     # (app.compression: Brotli or gzip, small answers as they are).
     application.add_middleware(CompressionMiddleware)
@@ -35,6 +37,7 @@ def create_app() -> FastAPI:
     application.include_router(sharing.router)
     application.include_router(api.router)
     application.include_router(onboarding.router)
+    application.include_router(image_routes.router)
     openapi.install(application)
 
     return application

@@ -7,6 +7,7 @@ from fastapi.templating import Jinja2Templates
 
 from app import __version__
 from app.assets import TEMPLATES_DIR, htmx_path, static_url
+from app.images import served_image
 
 # Names a plain dict answers as attributes (``d.items``, ``d.get``...): Jinja looks these up
 # as attributes first, so they keep doing so.
@@ -36,6 +37,7 @@ templates = Jinja2Templates(
     )
 )
 templates.env.globals.update(
+    served_image=served_image,
     static_url=static_url,
     htmx_src=htmx_path,
     app_version=__version__,
