@@ -3,24 +3,19 @@ the image, the banner names it, the mapping listing links each range to its walk
 
 from __future__ import annotations
 
-import json
 import os
 import random
-import subprocess
-import sys
-import time
-import urllib.request
-from pathlib import Path
 
 import pytest
 
-from tests.browser.conftest import free_port, screenshot
-from tests.images.elfcore import Load, core_bytes, ranges_of, words_to_bytes
+from app import images
+from tests.browser.conftest import screenshot
+from tests.images.elfcore import core_of
 from tests.images.tables import Allocator, Tables
 from tests.images.test_ptdump import stage1_regs
+from tests.servers import start_server
 
 pytestmark = pytest.mark.browser
-ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
@@ -30,31 +25,16 @@ def image_server(tmp_path_factory):
     t.map(0x000F_1234_5678_9000, 0x000C_0000_1234_5000, 3)
     t.map(0x0008_0000_0000_0000, 0x0004_0080_0000_0000, 0)
     image = work / "guest.elf"
-    loads = [Load(b, words_to_bytes(b, s, t.words)) for b, s in ranges_of(t.words)]
-    image.write_bytes(core_bytes(loads))
-    regs = work / "regs.json"
-    regs.write_text(json.dumps({k: hex(v) for k, v in stage1_regs(t, 52).items()}))
-    port = free_port()
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "LPA2_DATA_DIR": str(work)}
-    script = Path(sys.executable).parent / "lpa2-explorer"
-    process = subprocess.Popen(
-        [str(script), "serve", "--image", str(image), "--regs", str(regs), "--port", str(port)],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            with urllib.request.urlopen(url + "/healthz", timeout=1):
-                break
-        except OSError:
-            if process.poll() is not None or time.monotonic() > deadline:
-                process.kill()
-                raise RuntimeError("lpa2-explorer serve did not start") from None
-            time.sleep(0.2)
-    yield url
-    process.terminate()
-    process.wait(timeout=10)
+    image.write_bytes(core_of(t.words))
+    registers = stage1_regs(t, 52)
+    # what lpa2-explorer serve hands the server (tests/images/test_serve.py runs the command)
+    os.environ[images.IMAGES_ENV] = images.environment([str(image)], registers, None)
+    try:
+        server = start_server(work)
+    finally:
+        del os.environ[images.IMAGES_ENV]
+    yield server.url
+    server.stop()
 
 
 def test_listing_to_walk(page, image_server):

@@ -95,3 +95,10 @@ def ranges_of(words: Iterable[int], granule: int = 4096) -> list[tuple[int, int]
         else:
             out.append((page, granule))
     return out
+
+
+def core_of(words: dict[int, int], granule: int = 4096, notes: bytes = b"") -> bytes:
+    """An ELF core file holding ``words`` ({pa: value}): one PT_LOAD per run of
+    granule-sized pages that hold them."""
+    loads = [Load(b, words_to_bytes(b, s, words)) for b, s in ranges_of(words, granule)]
+    return core_bytes(loads, notes)

@@ -16,7 +16,7 @@ from model.arch.faults import FaultKind
 from model.explore.image import open_image
 from model.explore.ptdump import list_mappings
 
-from .elfcore import Load, core_bytes, ranges_of, words_to_bytes
+from .elfcore import Load, core_bytes, core_of
 from .tables import Allocator, Tables
 from .test_ptdump import stage1_regs, stage2_regs
 
@@ -25,8 +25,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def image_of(tmp_path, words: dict[int, int], granule_bits: int = 12):
     path = tmp_path / "image.elf"
-    loads = [Load(b, words_to_bytes(b, s, words)) for b, s in ranges_of(words, 1 << granule_bits)]
-    path.write_bytes(core_bytes(loads))
+    path.write_bytes(core_of(words, 1 << granule_bits))
     return open_image([str(path)])
 
 

@@ -17,7 +17,7 @@ from model.arch.fields import HCR_EL2, MAIR, SCTLR, TCR_EL1, TCR_EL2, VTCR_EL2
 from model.explore.ptdump import list_mappings
 from model.explore.ptdump_text import render_listing
 
-from .elfcore import Load, core_bytes, ranges_of, words_to_bytes
+from .elfcore import core_of
 from .tables import AF, CONTIGUOUS, Allocator, Tables, merged
 
 TG0 = {4: 0b00, 16: 0b10, 64: 0b01}
@@ -135,11 +135,7 @@ def test_granules_and_formats(granule, ds, iasize, upper, ps, leaves, tmp_path):
     check_walks(listing, regs, t.words, "el10")
     # the same listing from an ELF image through the CLI
     image = tmp_path / "tables.elf"
-    image.write_bytes(
-        core_bytes(
-            [Load(b, words_to_bytes(b, s, t.words)) for b, s in ranges_of(t.words, 1 << t.gb)]
-        )
-    )
+    image.write_bytes(core_of(t.words, 1 << t.gb))
     regs_file = tmp_path / "regs.json"
     regs_file.write_text(json.dumps({k: hex(v) for k, v in regs.items()}))
     assert cli.main(["ptdump", "--image", str(image), "--regs", str(regs_file), "--json"]) == 0

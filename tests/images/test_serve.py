@@ -23,8 +23,9 @@ from fastapi.testclient import TestClient
 from app import images
 from app.main import create_app
 from model.explore.image import open_image
+from tests.servers import free_port
 
-from .elfcore import Load, core_bytes, ranges_of, words_to_bytes
+from .elfcore import core_of
 from .tables import Allocator, Tables, merged
 from .test_ptdump import stage1_regs
 
@@ -39,8 +40,7 @@ def guest(tmp_path_factory):
         t.map(0x000F_1234_5678_9000 + i * 0x1000, 0x000C_0000_1234_5000 + i * 0x1000, 3)
     t.map(0x0008_0000_0000_0000, 0x0004_0080_0000_0000, 0)
     path = tmp_path_factory.mktemp("image") / "guest.elf"
-    loads = [Load(b, words_to_bytes(b, s, t.words)) for b, s in ranges_of(t.words)]
-    path.write_bytes(core_bytes(loads))
+    path.write_bytes(core_of(t.words))
     return path, t, stage1_regs(t, 52)
 
 
@@ -134,7 +134,7 @@ def test_the_serve_command(guest, tmp_path):
     assert refused.returncode == 2 and str(broken) in refused.stderr
     regs_file = tmp_path / "regs.json"
     regs_file.write_text(json.dumps({k: hex(v) for k, v in regs.items()}))
-    port = _free_port()
+    port = free_port()
     server = subprocess.Popen(
         [str(script), "serve", "--image", str(path), "--regs", str(regs_file), "--port", str(port)],
         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
@@ -145,14 +145,6 @@ def test_the_serve_command(guest, tmp_path):
     finally:
         server.terminate()
         server.wait(timeout=10)
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _get_when_up(url: str) -> str:

@@ -21,7 +21,7 @@ import pytest
 from app import cli
 from model.explore.vmcoreinfo import kernel_tables, number, parse
 
-from .elfcore import Load, core_bytes, ranges_of, vmcoreinfo_note, words_to_bytes
+from .elfcore import core_of, vmcoreinfo_note
 from .tables import Allocator, Tables
 
 MASK64 = (1 << 64) - 1
@@ -85,8 +85,7 @@ def build_vmcore(path: Path, k: Kernel) -> Tables:
     t = Tables(1, granule, ds, k.vabits_actual, alloc, lpa=granule == 64, root=root)
     t.map(k.stext_va, k.stext_pa, 3, ap=0b10)  # kernel text: read-only, executable
     t.map(k.linear_start, RAM, 2, pxn=1, uxn=1)
-    loads = [Load(b, words_to_bytes(b, s, t.words)) for b, s in ranges_of(t.words, 1 << 16)]
-    path.write_bytes(core_bytes(loads, vmcoreinfo_note(k.vmcoreinfo())))
+    path.write_bytes(core_of(t.words, 1 << 16, vmcoreinfo_note(k.vmcoreinfo())))
     return t
 
 
