@@ -146,6 +146,9 @@ def describe_image(image: MemoryImage) -> str:
             f"  {seg.base:#018x}-{seg.end:#018x} {_size(seg.size):>7} {seg.file.name} "
             f"{seg.label} at offset {seg.offset:#x}{held}"
         )
+    for f in image.files:
+        if f.skipped:
+            lines.append(f"  {f.name}: {', '.join(f.skipped)} skipped: no physical address")
     if image.notes:
         names = sorted({n.name for n in image.notes})
         lines.append(f"Notes: {len(image.notes)} ({', '.join(names)})")

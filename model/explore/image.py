@@ -126,6 +126,7 @@ class ImageFile:
             except (OSError, ValueError) as error:
                 raise ImageError(f"{path}: cannot be memory-mapped ({error})") from None
         self.view = memoryview(self.map)
+        self.skipped: tuple[str, ...] = ()  # PT_LOADs without a physical address
 
     @property
     def name(self) -> str:
@@ -451,6 +452,7 @@ def _read_elf(f: ImageFile) -> tuple[list[Segment], list[Note]]:
         )
     segments: list[Segment] = []
     notes: list[Note] = []
+    skipped: list[str] = []
     for i in range(phnum):
         fields = fmt.unpack(*_PHDR, data, phoff + i * phentsize)
         if fmt.cls64:
@@ -475,11 +477,16 @@ def _read_elf(f: ImageFile) -> tuple[list[Segment], list[Note]]:
             )
         if memsz == 0:
             continue
+        if paddr == (1 << (64 if fmt.cls64 else 32)) - 1:
+            skipped.append(label)  # no physical address (as /proc/kcore marks vmalloc space)
+            continue
         if paddr + memsz > 1 << 64:
             raise ImageError(f"{path}: corrupt {label}: physical {paddr:#x} + {memsz:#x} > 2^64")
         segments.append(Segment(paddr, memsz, filesz, offset, f, label))
     if not segments:
-        raise ImageError(f"{path}: the ELF core file has no PT_LOAD segment (no memory)")
+        why = f" ({', '.join(skipped)} have no physical address)" if skipped else ""
+        raise ImageError(f"{path}: the ELF core file has no PT_LOAD segment (no memory){why}")
+    f.skipped = tuple(skipped)
     return segments, notes
 
 

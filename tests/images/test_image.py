@@ -179,3 +179,25 @@ def test_elf_with_a_base_is_refused(tmp_path):
     path = _elf(tmp_path, core_bytes([Load(0x1000, words(1))]))
     with pytest.raises(ImageError, match="drop @0x1000"):
         open_image([f"{path}@0x1000"])
+
+
+def test_many_program_headers_and_segments_without_a_physical_address(tmp_path):
+    """e_phnum = PN_XNUM: the count is in section header 0's sh_info (gABI), as QEMU writes a
+    dump of more than 65534 segments. A PT_LOAD whose p_paddr is all ones has no physical
+    address (the kernel's /proc/kcore marks vmalloc space so): skipped, said so."""
+    data = bytearray(
+        core_bytes(
+            [Load(0x1000, words(5)), Load(0xFFFF_FFFF_FFFF_FFFF, words(6)), Load(0x2000, words(7))]
+        )
+    )
+    shoff = len(data)
+    data += struct.pack("<IIQQQQIIQQ", 0, 0, 0, 0, 0, 0, 0, 3, 0, 0)  # sh_info = 3
+    struct.pack_into("<Q", data, 40, shoff)  # e_shoff
+    struct.pack_into("<HHH", data, 58, 64, 1, 0)  # e_shentsize, e_shnum, e_shstrndx
+    struct.pack_into("<H", data, 56, 0xFFFF)  # e_phnum = PN_XNUM
+    path = tmp_path / "xnum.elf"
+    path.write_bytes(bytes(data))
+    image = open_image([str(path)])
+    assert [s.base for s in image.segments] == [0x1000, 0x2000]
+    assert image.read64(0x2000) == 7
+    assert image.files[0].skipped == ("PT_LOAD 1",)
