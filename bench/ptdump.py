@@ -4,7 +4,10 @@ Builds a raw image (a sparse file) holding a 52-bit 4KB FEAT_LPA2 stage 1 (TCR_E
 T0SZ=12, start level -1) with at least 1,000,000 valid leaf entries: full level-3 tables of
 pages with attributes that change every few entries (so ranges do not merge into a handful),
 and level-2 blocks among them; every table at a random place in the image. Then lists it and
-reports descriptors scanned per second, leaf entries per second and the peak resident memory.
+reports descriptors scanned per second of the process's CPU time (and of wall time: on a shared
+machine the process does not get the CPU all the time), leaf entries per second and the peak
+resident memory; and the median time of bench/model.py's fixed reference workload in the same
+process, to compare machines.
 The image is built twice, its tables scattered over regions of different sizes, to show that
 memory use follows the tables, not the image (the image is memory-mapped, never read whole).
 
@@ -80,24 +83,40 @@ def build(path: Path, leaves: int, span: int, seed: int) -> tuple[dict, int]:
 def measure(image: Path, regs: dict) -> dict:
     """List the image in a fresh process (so its peak RSS is the listing's own)."""
     code = f"""
-import resource, sys, time
+import importlib.util, resource, statistics, sys, time
 sys.path.insert(0, {str(ROOT)!r})
 from model.explore.image import open_image
 from model.explore.ptdump import list_mappings
+spec = importlib.util.spec_from_file_location("bench_model", {str(ROOT / "bench" / "model.py")!r})
+bench_model = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(bench_model)
+
+def reference():
+    times = []
+    for _ in range(200):
+        t = time.perf_counter()
+        bench_model.reference_workload()
+        times.append(time.perf_counter() - t)
+    return statistics.median(times)
+
 image = open_image([{f"{image}@{BASE:#x}"!r}])
-t0 = time.perf_counter()
+before = reference()
+t0, c0 = time.perf_counter(), time.process_time()
 listing = list_mappings("el10", {regs!r}, image)
-seconds = time.perf_counter() - t0
+seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
+after = reference()
 leaves = sum(m.entries for m in listing.mappings) + sum(f.entries for f in listing.faults)
 print(listing.descriptors, leaves, len(listing.mappings), seconds,
-      resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+      resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, (before + after) / 2, cpu)
 """
     out = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     ).stdout.split()
     descriptors, leaves, ranges = int(out[0]), int(out[1]), int(out[2])
-    seconds, rss_kb = float(out[3]), int(out[4])
+    seconds, rss_kb, reference, cpu = float(out[3]), int(out[4]), float(out[5]), float(out[6])
     return {
+        "reference_us": reference * 1e6,
+        "cpu": cpu,
         "descriptors": descriptors,
         "leaves": leaves,
         "ranges": ranges,
@@ -126,9 +145,11 @@ def main() -> None:
                 m = measure(path, regs)
                 print(
                     f"  run {run + 1}: {m['descriptors']:,} descriptors scanned in "
-                    f"{m['seconds']:.2f} s = {m['descriptors'] / m['seconds']:,.0f}/s; "
-                    f"{m['leaves']:,} leaves = {m['leaves'] / m['seconds']:,.0f}/s; "
-                    f"{m['ranges']:,} ranges; peak RSS {m['rss_mb']:.0f} MiB"
+                    f"{m['cpu']:.2f} s of CPU = {m['descriptors'] / m['cpu']:,.0f}/s "
+                    f"({m['seconds']:.2f} s wall = {m['descriptors'] / m['seconds']:,.0f}/s); "
+                    f"{m['leaves']:,} leaves = {m['leaves'] / m['cpu']:,.0f}/s of CPU; "
+                    f"{m['ranges']:,} ranges; peak RSS {m['rss_mb']:.0f} MiB; reference "
+                    f"workload {m['reference_us']:.0f} us"
                 )
             path.unlink()
     print(f"(peak RSS of an idle interpreter: {_idle_rss():.0f} MiB)")

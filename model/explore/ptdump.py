@@ -188,6 +188,7 @@ class _Level:
     leaves apart (all but the address and the software-defined or ignored ones)."""
 
     plan: LevelPlan
+    kinds: tuple[str, str, str, str]  # descriptor_type of each value of bits [1:0]
     entries: int
     size: int
     key_mask: int
@@ -209,6 +210,14 @@ def _levels(plan: StagePlan) -> list[_Level]:
         out.append(
             _Level(
                 lp,
+                # The type of a descriptor is decided by its bits [1:0] and the level alone
+                # (AArch64.DecodeDescriptorType): the walker's answer for each of the four.
+                (
+                    descriptor_type(0, lp),
+                    descriptor_type(1, lp),
+                    descriptor_type(2, lp),
+                    descriptor_type(3, lp),
+                ),
                 p.start_table_entries if lp.level == p.start_level else 1 << p.stride,
                 1 << geo.block_size_bits(lp.level, p.granule_kb),
                 key_mask,
@@ -352,6 +361,7 @@ class _TreeScan:
         oa_bits = self.p.oa_bits
         ignore_high = self.plan.high_oa_ignored
         table_mask = self.table_mask
+        kinds = lv.kinds
         for i, raw in enumerate(words):
             if raw is None:
                 self.fault(ia_base | (i << lo), (ia_base | (i << lo)) + size, level, ("read",))
@@ -359,7 +369,7 @@ class _TreeScan:
             if not raw & 1:
                 continue
             ia = ia_base | (i << lo)
-            kind = descriptor_type(raw, lp)
+            kind = kinds[raw & 3]
             if kind == "table":
                 assert table is not None
                 nxt = table.address(raw)

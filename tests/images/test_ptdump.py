@@ -229,3 +229,21 @@ def test_leaf_bits_survive_as_listed(tmp_path):
     assert perms["EL1"] == {"read": True, "write": False, "exec": False}
     assert perms["EL0"] == {"read": True, "write": False, "exec": False}
     assert " nG " in render_listing(listing)
+
+
+def test_the_type_of_a_descriptor_is_its_low_bits_at_its_level():
+    """The listing reads a descriptor's type from a table of the walker's answers for bits
+    [1:0] at each level (``_Level.kinds``): that holds only while the walker's type depends on
+    nothing else."""
+    from model.arch.cpu import CPU_PRESETS, Choices
+    from model.arch.plans import stage1_plan
+    from model.arch.tablewalk import descriptor_type
+    from model.explore.ptdump import _levels
+
+    rng = random.Random(12)
+    tcr = TCR_EL1.encode(T0SZ=12, TG0=0b00, IPS=0b110, DS=1)
+    plan = stage1_plan("el10", 0, tcr, 0x4000_0000, CPU_PRESETS["max"], Choices())
+    for lv in _levels(plan):
+        for _ in range(200):
+            raw = rng.getrandbits(64)
+            assert lv.kinds[raw & 3] == descriptor_type(raw, lv.plan)
