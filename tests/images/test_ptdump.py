@@ -12,9 +12,12 @@ import pytest
 from app import cli
 from model import walk
 from model.arch import geometry as geo
+from model.arch.cpu import CPU_PRESETS, Choices
 from model.arch.faults import FaultKind
 from model.arch.fields import HCR_EL2, MAIR, SCTLR, TCR_EL1, TCR_EL2, VTCR_EL2
-from model.explore.ptdump import list_mappings
+from model.arch.plans import stage1_plan
+from model.arch.tablewalk import descriptor_type
+from model.explore.ptdump import _levels, list_mappings
 from model.explore.ptdump_text import render_listing
 
 from .elfcore import core_of
@@ -235,10 +238,6 @@ def test_the_type_of_a_descriptor_is_its_low_bits_at_its_level():
     """The listing reads a descriptor's type from a table of the walker's answers for bits
     [1:0] at each level (``_Level.kinds``): that holds only while the walker's type depends on
     nothing else."""
-    from model.arch.cpu import CPU_PRESETS, Choices
-    from model.arch.plans import stage1_plan
-    from model.arch.tablewalk import descriptor_type
-    from model.explore.ptdump import _levels
 
     rng = random.Random(12)
     tcr = TCR_EL1.encode(T0SZ=12, TG0=0b00, IPS=0b110, DS=1)
