@@ -248,6 +248,11 @@ def _config(args: argparse.Namespace) -> tuple[Configuration, str | None, SQLite
         if decoded.problems:
             raise CliError(problems_message(decoded.problems))
         config = decoded.config
+        if config.image is not None and image is not None and config.image != image.sha256:
+            raise CliError(
+                f"the link reads the memory image with sha256 {config.image}, but "
+                f"{image.name} has sha256 {image.sha256}"
+            )
     elif image is not None and args.preset is None:
         # The tables of an image have nothing to do with a preset's registers: those not
         # given are 0.
@@ -271,6 +276,10 @@ def _config(args: argparse.Namespace) -> tuple[Configuration, str | None, SQLite
         )
     except ValueError as error:
         raise CliError(str(error)) from None
+    if config.image is not None and image is None:
+        raise CliError(
+            f"the link reads the memory image with sha256 {config.image}: give it with --image FILE"
+        )
     return config, base, store
 
 

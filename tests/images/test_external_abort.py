@@ -102,3 +102,12 @@ def test_cli_names_a_broken_file_and_exits_2(tmp_path):
     (tmp_path / "ok.bin").write_bytes(bytes(64))
     run = _cli("walk", "--image", str(tmp_path / "ok.bin"), "--regs", str(regs))
     assert run.returncode == 2 and f"{regs}:2: unknown register 'NOT_A_REGISTER'" in run.stderr
+
+
+def test_cli_link_and_image_must_agree(tmp_path):
+    (tmp_path / "a.bin").write_bytes(bytes(64))
+    other = "ef" * 32
+    run = _cli("walk", f"?v=2&image={other}")
+    assert run.returncode == 2 and f"sha256 {other}: give it with --image FILE" in run.stderr
+    run = _cli("walk", f"?v=2&image={other}", "--image", str(tmp_path / "a.bin"))
+    assert run.returncode == 2 and "but a.bin has sha256" in run.stderr
