@@ -214,6 +214,12 @@ async def explorer(request: Request) -> Response:
         return _page(request, view, 422 if decoded.problems else 200)
 
     outcome = apply_form(pairs)
+    if outcome.link_problems and outcome.ok:
+        # ``from`` is the server's own canonical link: one it cannot read was altered. Show the
+        # edited state with what was dropped, instead of redirecting past the problem.
+        view = state_view(state_of(outcome.config), _base_url(request))
+        view = {**view, "link_problems": [str(p) for p in outcome.link_problems]}
+        return _page(request, view, 422)
     if not outcome.ok:
         before, result = outcome.before, outcome.before_result
         view = _view(request, before, result, errors=outcome.errors, typed=outcome.typed)
