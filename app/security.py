@@ -3,7 +3,12 @@
 * Every response gets a strict Content-Security-Policy (scripts and styles only from this
   origin, no inline script, no eval, no framing) and the usual hardening headers.
 * Static files are named by content (``?v=<hash>`` or a versioned file name), so they are
-  cached for a year.
+  cached for a year: only when the ``v`` asked for is the file's current hash (any other ``v``
+  gets the file with ordinary caching, or a stale URL would pin today's file for a year).
+* ``HEAD`` is answered wherever ``GET`` is: the request goes on as a ``GET`` and the body is
+  dropped (FastAPI routes list ``GET`` only; the static files handle ``HEAD`` themselves).
+* With ``LPA2_ALLOWED_HOSTS`` set, a request naming another ``Host`` gets a 400 (the health
+  checks excepted: probes name an address).
 * Requests are bounded before any route runs: query-string length, number of query
   parameters and body size. Over a limit the client gets a short plain-text 413 or 422.
 * Last resort: an exception no route handled is logged (logger ``lpa2.errors``) and the client
@@ -15,6 +20,9 @@ from __future__ import annotations
 
 import logging
 import re
+from urllib.parse import unquote_to_bytes
+
+from app.assets import static_version
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
@@ -76,16 +84,53 @@ async def _reject(send: Send, status: int, message: str) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
+HEALTH_PATHS = ("/healthz", "/readyz")
+UNKNOWN_HOST = "This server does not answer for the host named in the request.\n"
+
+
+def host_allowed(host: bytes, allowed: tuple[str, ...]) -> bool:
+    """``host`` (a Host header, port included) is one of ``allowed`` (``*.example.org``: any
+    subdomain; ``*``: any)."""
+    name = host.decode("latin-1").strip().lower()
+    name = name[1 : name.find("]")] if name.startswith("[") else name.rsplit(":", 1)[0]
+    name = name.rstrip(".")
+    for pattern in allowed:
+        if pattern == "*" or pattern == name:
+            return True
+        if pattern.startswith("*.") and name.endswith(pattern[1:]):
+            return True
+    return False
+
+
+def current_static_version(path: str, query: bytes) -> bool:
+    """The ``v`` of a static URL is the content hash of the file it names now."""
+    wanted = None
+    for part in query.split(b"&"):
+        if part.startswith(b"v="):
+            wanted = unquote_to_bytes(part[2:])
+    return wanted is not None and wanted == (static_version(path[len("/static/") :]) or "").encode()
+
+
 class HardeningMiddleware:
     """Limits requests and adds security and caching headers to every response."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, allowed_hosts: tuple[str, ...] = ()) -> None:
         self.app = app
+        self.allowed_hosts = allowed_hosts
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        path: str = scope.get("path", "")
+        if self.allowed_hosts and path not in HEALTH_PATHS:
+            host = next((v for k, v in scope.get("headers", ()) if k == b"host"), b"")
+            if not host_allowed(host, self.allowed_hosts):
+                await _reject(send, 400, UNKNOWN_HOST)
+                return
+        head = scope.get("method") == "HEAD" and not path.startswith("/static/")
+        if head:
+            scope = dict(scope, method="GET")
         query: bytes = scope.get("query_string", b"")
         if len(query) > MAX_QUERY_BYTES:
             await _reject(send, 413, f"The query string is longer than {MAX_QUERY_BYTES} bytes.\n")
@@ -100,9 +145,8 @@ class HardeningMiddleware:
                 await _reject(send, 413, TOO_LARGE)
                 return
 
-        path: str = scope.get("path", "")
-        versioned_static = path.startswith("/static/") and (
-            b"v=" in query or path.startswith("/static/vendor/")
+        versioned_static = path.startswith("/static/vendor/") or (
+            path.startswith("/static/") and current_static_version(path, query)
         )
         received = 0
         too_large = [False]
@@ -139,6 +183,8 @@ class HardeningMiddleware:
                 if versioned_static and message["status"] == 200:
                     headers.append(IMMUTABLE)
                 message["headers"] = headers
+            elif head and message["type"] == "http.response.body":
+                message = {**message, "body": b""}
             await send(message)
 
         try:

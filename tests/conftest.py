@@ -1,7 +1,13 @@
-import pytest
-from fastapi.testclient import TestClient
+import os
 
-from app.main import create_app
+# The suite drives the service far faster than any person, from one address; the per-client
+# limits have tests of their own (tests/security/test_abuse.py), which turn them on.
+os.environ.setdefault("LPA2_RATE_LIMITS", "off")
+
+import pytest  # noqa: E402
+from fastapi.testclient import TestClient  # noqa: E402
+
+from app.main import create_app  # noqa: E402
 
 
 @pytest.fixture(scope="session")

@@ -65,6 +65,7 @@ class Server:
 def start_server(data_dir: Path, port: int | None = None, *extra: str) -> Server:
     port = port or free_port()
     env = dict(os.environ, LPA2_DATA_DIR=str(data_dir))
+    env.setdefault("LPA2_RATE_LIMITS", "off")  # the tests and benchmarks are one client
     env.pop("LPA2_PUBLIC_URL", None)
     Path(data_dir).mkdir(parents=True, exist_ok=True)
     log = Path(data_dir) / f"server-{port}.log"
