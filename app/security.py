@@ -20,11 +20,11 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
 from urllib.parse import unquote_to_bytes
 
 from app.assets import static_version
-from collections.abc import Awaitable, Callable, MutableMapping
-from typing import Any
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
