@@ -10,7 +10,8 @@
 * With ``LPA2_ALLOWED_HOSTS`` set, a request naming another ``Host`` gets a 400 (the health
   checks excepted: probes name an address).
 * Requests are bounded before any route runs: query-string length, number of query
-  parameters and body size. Over a limit the client gets a short plain-text 413 or 422.
+  parameters, body size and the time to send the body (``LPA2_BODY_TIMEOUT``). Over a limit the
+  client gets a short plain-text 413, 422 or 408.
 * Last resort: an exception no route handled is logged (logger ``lpa2.errors``) and the client
   gets a short plain-text 500 with the same headers, never a traceback. The tests require that
   no request reaches it.
@@ -18,7 +19,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import os
 import re
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
@@ -36,6 +39,10 @@ MAX_QUERY_BYTES = 8192
 MAX_QUERY_PARAMS = 200
 MAX_BODY_BYTES = 65536
 TOO_LARGE = f"The request body is larger than {MAX_BODY_BYTES} bytes.\n"
+# Seconds a client has to send a body, once a route starts reading it (a dripping client holds
+# a connection and a task; the headers' deadline is the server's: app.server).
+BODY_TIMEOUT = float(os.environ.get("LPA2_BODY_TIMEOUT") or 30)
+BODY_TOO_SLOW = f"The request body did not arrive within {BODY_TIMEOUT:g} s.\n"
 INTERNAL_ERROR = "Internal error: the server could not answer this request (it has been logged).\n"
 
 logger = logging.getLogger("lpa2.errors")
@@ -149,28 +156,38 @@ class HardeningMiddleware:
             path.startswith("/static/") and current_static_version(path, query)
         )
         received = 0
-        too_large = [False]
+        body_deadline: float | None = None
+        # (status, message) once the body broke a limit. Routes may catch the exception
+        # (FastAPI turns a failed body read into its own 400); then whatever they answer
+        # becomes this answer.
+        refused: list[tuple[int, str]] = []
 
         async def limited_receive() -> Message:
-            nonlocal received
-            message = await receive()
+            nonlocal received, body_deadline
+            loop = asyncio.get_running_loop()
+            if body_deadline is None:
+                body_deadline = loop.time() + BODY_TIMEOUT
+            try:
+                async with asyncio.timeout_at(body_deadline):
+                    message = await receive()
+            except TimeoutError:
+                refused.append((408, BODY_TOO_SLOW))
+                raise BodyRefused from None
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > MAX_BODY_BYTES:
-                    # Routes may catch this (FastAPI turns a failed body read into its own
-                    # 400); the flag makes whatever they answer the 413 below.
-                    too_large[0] = True
-                    raise BodyTooLarge
+                    refused.append((413, TOO_LARGE))
+                    raise BodyRefused
             return message
 
         response_started = False
 
         async def send_with_headers(message: Message) -> None:
             nonlocal response_started
-            if too_large[0]:
+            if refused:
                 if message["type"] == "http.response.start" and not response_started:
                     response_started = True
-                    await _reject(send, 413, TOO_LARGE)
+                    await _reject(send, *refused[0])
                 return
             if message["type"] == "http.response.start":
                 response_started = True
@@ -189,12 +206,10 @@ class HardeningMiddleware:
 
         try:
             await self.app(scope, limited_receive, send_with_headers)
-        except BodyTooLarge:
-            if not response_started:
-                await _reject(send, 413, TOO_LARGE)
         except Exception:
-            if too_large[0] and not response_started:
-                await _reject(send, 413, TOO_LARGE)
+            if refused:
+                if not response_started:
+                    await _reject(send, *refused[0])
                 return
             logger.exception("unhandled error in %s %s", scope.get("method"), path)
             if response_started:
@@ -202,5 +217,5 @@ class HardeningMiddleware:
             await _reject(send, 500, INTERNAL_ERROR)
 
 
-class BodyTooLarge(Exception):
-    """A chunked request body went over MAX_BODY_BYTES."""
+class BodyRefused(Exception):
+    """A request body went over MAX_BODY_BYTES or took longer than BODY_TIMEOUT."""

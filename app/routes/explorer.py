@@ -200,10 +200,10 @@ def _changed_slots(old: list, new: list) -> set[int]:
 
 
 @router.get("/", response_class=HTMLResponse, tags=["explorer"])
-async def explorer(request: Request) -> Response:
-    # ``async def``: the work is short and CPU-bound, so it runs on the event loop instead of
-    # paying a thread-pool hop (and GIL hand-offs) per click. Nothing in it awaits or blocks
-    # for long: the walk is a few hundred microseconds, the short-link lookup one SQLite read.
+def explorer(request: Request) -> Response:
+    # A plain ``def``: it runs in one of the few compute threads (app.main), never on the
+    # event loop, so /healthz and reading other requests wait at most a GIL switch interval
+    # for a click, however many are queued. The hop costs tens of microseconds a click.
     pairs = list(request.query_params.multi_items())
     htmx = request.headers.get("HX-Request") == "true"
     if not is_edit(pairs):
