@@ -37,13 +37,3 @@ def get_settings() -> Settings:
     data_dir = Path(os.environ.get(DATA_DIR_ENV) or DEFAULT_DATA_DIR)
     public = (os.environ.get(PUBLIC_URL_ENV) or "").strip().rstrip("/") or None
     return Settings(data_dir=data_dir, public_url=public)
-
-
-def public_base(request_base_url: str | None = None) -> str:
-    """The base URL links are printed with: LPA2_PUBLIC_URL, else the request's own."""
-    configured = get_settings().public_url
-    if configured:
-        return configured
-    if request_base_url:
-        return str(request_base_url).rstrip("/")
-    return "http://127.0.0.1:8000"

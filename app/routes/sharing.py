@@ -13,19 +13,11 @@ from dataclasses import dataclass
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse
 
-from app.cache import forget_short_link
 from app.errors import SafeJSONResponse
-from app.linkstore import ID_RE, default_store, existing_id
-from app.settings import public_base
-from app.state import (
-    Decoded,
-    Problem,
-    decode,
-    encode,
-    explorer_url,
-    problems_message,
-    walk_document,
-)
+from app.links import Links, forget_short_link, link_store, page_path, short_info_path
+from app.linkstore import ID_RE
+from app.render.share import short_slot
+from app.state import Decoded, Problem, decode, encode, problems_message, walk_document
 from app.templating import templates
 from model.arch.walker import WalkResult
 from model.explore.configs import run
@@ -38,14 +30,13 @@ TEXT_MEDIA = "text/plain; charset=utf-8"
 
 @dataclass
 class SharedWalk:
-    """One decoded link and its walk, with every URL the renderers print."""
+    """One decoded link and its walk, with the links the renderers print."""
 
     decoded: Decoded
     result: WalkResult
     query: str
-    link: str
+    links: Links
     short_link: str | None
-    base: str
 
     @property
     def problems(self) -> list[Problem]:
@@ -56,7 +47,7 @@ class SharedWalk:
         return render_text(
             self.decoded.config,
             result=self.result,
-            link=self.short_link or self.link,
+            link=self.short_link or self.links.page(self.query),
             notes=notes,
         )
 
@@ -64,62 +55,23 @@ class SharedWalk:
         return walk_document(
             self.decoded.config,
             self.result.to_dict(),
-            base=self.base,
+            base=self.links.base,
             short_link=self.short_link,
             problems=self.problems,
         )
 
 
-def base_url(request: Request) -> str:
-    return public_base(str(request.base_url))
-
-
-def short_url(base: str, link_id: str) -> str:
-    return f"{base}/s/{link_id}"
-
-
 def shared_walk(request: Request, raw_query: str | None = None) -> SharedWalk:
     decoded = decode(request.url.query if raw_query is None else raw_query)
     query = encode(decoded.config)
-    base = base_url(request)
-    link_id = existing_id(default_store(), query)
+    links = Links.of(request)
     return SharedWalk(
         decoded=decoded,
         result=run(decoded.config),
         query=query,
-        link=explorer_url(base, query),
-        short_link=short_url(base, link_id) if link_id else None,
-        base=base,
+        links=links,
+        short_link=links.short_of(query),
     )
-
-
-def share_context(request: Request, query: str, short_link: str | None = None) -> dict:
-    """The ``share`` dict templates/partials/share.html expects (the explorer page builds the
-    same; this is the helper for it)."""
-    base = base_url(request)
-    if short_link is None:
-        link_id = existing_id(default_store(), query)
-        short_link = short_url(base, link_id) if link_id else None
-    return {
-        "link": explorer_url(base, query),
-        "query": query,
-        "txt_url": f"/walk.txt?{query}",
-        "json_url": f"/walk.json?{query}",
-        "short_link": short_link,
-    }
-
-
-def short_link_for(query: str, link: str | None = None) -> str | None:
-    """The short link already stored for ``query``, printed with the host of ``link`` (a
-    template global, so share.html shows it wherever the panel is rendered). Never writes."""
-    link_id = existing_id(default_store(), query)
-    if link_id is None:
-        return None
-    base = link.split("/?", 1)[0] if link and "/?" in link else ""
-    return short_url(base, link_id)
-
-
-templates.env.globals["short_link_for"] = short_link_for
 
 
 def is_htmx(request: Request) -> bool:
@@ -155,28 +107,15 @@ def walk_json(request: Request) -> SafeJSONResponse:
     return SafeJSONResponse(shared.to_dict(), status_code=400 if shared.problems else 200)
 
 
-_PAGE = templates.env.from_string(
-    """{% extends "base.html" %}
-{% block title %}{{ heading }} - LPA2 Explorer{% endblock %}
-{% block main %}
-<h1>{{ heading }}</h1>
-{% for line in message %}<p>{{ line }}</p>{% endfor %}
-{% if share %}{% include "partials/share.html" %}{% endif %}
-<p><a href="{{ back }}">{{ back_label }}</a></p>
-{% endblock %}"""
-)
-
-
 def _page(request: Request, status: int, heading: str, message: list[str], **extra) -> HTMLResponse:
     context = {
-        "request": request,
         "heading": heading,
         "message": message,
         "share": extra.get("share"),
         "back": extra.get("back", "/"),
         "back_label": extra.get("back_label", "Open the explorer"),
     }
-    return HTMLResponse(_PAGE.render(context), status_code=status)
+    return templates.TemplateResponse(request, "message.html", context, status_code=status)
 
 
 @router.post(
@@ -191,22 +130,17 @@ def make_short_link(request: Request, query: str = Form(..., max_length=16_384))
     share panel; for a plain form post, a 303 to ``/s/<id>/info``."""
     decoded = decode(query)
     canonical = encode(decoded.config)
+    links = Links.of(request)
     if decoded.problems:
         message = "No short link made: " + problems_message(decoded.problems)
         if is_htmx(request):
-            share = {"query": canonical, "short_error": message}
-            return templates.TemplateResponse(
-                request, "partials/share.html", {"share": share, "share_part": "short"}
-            )
+            return HTMLResponse(short_slot(links.share(canonical, None), error=message))
         return _page(request, 400, "Link not stored", [message])
-    link_id = default_store().put(canonical)
-    forget_short_link(canonical)  # the explorer's cached "not stored yet" (app/cache.py)
+    link_id = link_store().put(canonical)
+    forget_short_link(canonical)  # the explorer's remembered "not stored yet" (app.links)
     if not is_htmx(request):
-        return RedirectResponse(f"/s/{link_id}/info", status_code=303)
-    share = share_context(request, canonical, short_url(base_url(request), link_id))
-    return templates.TemplateResponse(
-        request, "partials/share.html", {"share": share, "share_part": "short"}
-    )
+        return RedirectResponse(short_info_path(link_id), status_code=303)
+    return HTMLResponse(short_slot(links.share(canonical, links.short(link_id))))
 
 
 def _unknown(request: Request, link_id: str) -> HTMLResponse:
@@ -230,26 +164,26 @@ def _unknown(request: Request, link_id: str) -> HTMLResponse:
 )
 def open_short_link(request: Request, link_id: str):
     """Redirects (303) to the explorer at the full-state link stored under ``link_id``."""
-    query = default_store().get(link_id) if ID_RE.fullmatch(link_id) else None
+    query = link_store().get(link_id) if ID_RE.fullmatch(link_id) else None
     if query is None:
         return _unknown(request, link_id)
-    return RedirectResponse(explorer_url(base_url(request), query), status_code=303)
+    return RedirectResponse(Links.of(request).page(query), status_code=303)
 
 
 @router.get("/s/{link_id}/info", tags=["sharing"])
 def short_link_info(request: Request, link_id: str):
     """The page a no-JS "Short link" form post lands on: both links, the twins, copy buttons."""
-    query = default_store().get(link_id) if ID_RE.fullmatch(link_id) else None
+    query = link_store().get(link_id) if ID_RE.fullmatch(link_id) else None
     if query is None:
         return _unknown(request, link_id)
-    base = base_url(request)
-    short = short_url(base, link_id)
+    links = Links.of(request)
+    short = links.short(link_id)
     return _page(
         request,
         200,
         "Short link made",
         [f"{short} opens the same walk as the full link below; both are shown to print."],
-        share=share_context(request, query, short),
-        back=f"/?{query}",
+        share=links.share(query, short),
+        back=page_path(query),
         back_label="Back to the walk",
     )
