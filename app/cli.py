@@ -1,8 +1,8 @@
 """``lpa2-explorer``: walks from the command line, with the model and no server.
 
     lpa2-explorer walk --preset 4k-52-lpa2 --va 0x000f123456789abc --tcr-el1 0x...
-    lpa2-explorer walk 'https://host/?v=1&preset=4k-52-lpa2'     # a full link
-    lpa2-explorer walk 'v=1&preset=4k-52-lpa2&access=el0w'       # its query string
+    lpa2-explorer walk 'https://host/?v=2&preset=4k-52-lpa2'     # a full link
+    lpa2-explorer walk 'v=2&preset=4k-52-lpa2&access=el0w'       # its query string
     lpa2-explorer walk https://host/s/R2XxuxQ --data-dir ./var   # a short link
     lpa2-explorer presets
 
@@ -72,7 +72,7 @@ def build_parser() -> argparse.ArgumentParser:
     walk.add_argument(
         "link",
         nargs="?",
-        help="full link (https://host/?v=1&...), its query string, or a short link "
+        help="full link (https://host/?v=2&...), its query string, or a short link "
         "(https://host/s/ID or just ID; needs the database, see --data-dir)",
     )
     walk.add_argument("--preset", choices=list(CONFIG_PRESETS), help="configuration preset")
@@ -95,6 +95,12 @@ def build_parser() -> argparse.ArgumentParser:
         default=[],
         metavar="NAME=VALUE",
         help="IMPLEMENTATION DEFINED choice: " + ", ".join(CHOICE_PARAMS.values()),
+    )
+    walk.add_argument(
+        "--refill",
+        action="store_true",
+        help="build the background tables for the registers given (memory otherwise stays "
+        "the preset's or the link's, whatever the registers say)",
     )
     walk.add_argument("--json", action="store_true", help="print JSON instead of text")
     walk.add_argument(
@@ -154,7 +160,7 @@ def _resolve_link(text: str, store: SQLiteLinkStore) -> tuple[str, str | None]:
         return query, base
     if base:
         if not parts.query:
-            raise CliError(f"{text!r} has no query string (expected ...?v=1&...)")
+            raise CliError(f"{text!r} has no query string (expected ...?v=2&...)")
         return parts.query, base
     return text.lstrip("?"), None
 
@@ -181,6 +187,7 @@ def _walk(args: argparse.Namespace) -> str:
             registers=registers,
             memory=dict(_pairs(args.mem, "--mem", "ADDR=VALUE")),
             choices=dict(_pairs(args.choice, "--choice", "NAME=VALUE")),
+            refill=args.refill,
         )
     except ValueError as error:
         raise CliError(str(error)) from None

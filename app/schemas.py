@@ -67,7 +67,7 @@ class CpuIdRegisters(BaseModel):
 
 class WalkRequest(BaseModel):
     """One translation to walk. Every field is optional: what is left out comes from
-    ``preset`` (default ``4k-48``), so ``{"preset": "4k-52-lpa2"}`` is a complete request."""
+    ``preset`` (default ``4k-52-lpa2``), so ``{"preset": "4k-48"}`` is a complete request."""
 
     model_config = ConfigDict(
         extra="forbid",
@@ -122,7 +122,13 @@ class WalkRequest(BaseModel):
         default_factory=dict,
         description=f"Physical address -> 64-bit descriptor (at most {MAX_MEMORY_ENTRIES} "
         "entries); addresses are strings (JSON keys), 8-byte aligned. Descriptors not given "
-        "are synthesized consistently.",
+        "come from the background tables (built for the preset's registers, or for the "
+        "registers given when refill is true).",
+    )
+    refill: bool = Field(
+        False,
+        description="Build the background tables for the registers given (the explorer's "
+        "Re-fill) instead of the preset's; a register edit alone never changes memory.",
     )
     choices: dict[str, str] = Field(
         default_factory=dict,
@@ -172,10 +178,10 @@ class WalkResponse(BaseModel):
         json_schema_extra={
             "examples": [
                 {
-                    "query": "v=1&preset=4k-52-lpa2",
-                    "link": "http://127.0.0.1:8000/?v=1&preset=4k-52-lpa2",
+                    "query": "v=2&preset=4k-52-lpa2",
+                    "link": "http://127.0.0.1:8000/?v=2&preset=4k-52-lpa2",
                     "short_link": None,
-                    "txt_url": "http://127.0.0.1:8000/walk.txt?v=1&preset=4k-52-lpa2",
+                    "txt_url": "http://127.0.0.1:8000/walk.txt?v=2&preset=4k-52-lpa2",
                     "config": {"preset": "4k-52-lpa2", "regime": "el10", "...": "..."},
                     "problems": [],
                     "walk": {"regime": "el10", "output_address": 4242140649003708, "...": "..."},

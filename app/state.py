@@ -5,7 +5,9 @@ version up to the current one through ``MIGRATIONS`` (one step per version), the
 Canonical form, so that one walk has exactly one link:
 
 * parameters in a fixed order: ``v, preset, regime, cpu, access, va``, the registers in
-  ``REGISTER_NAMES`` order, ``mem`` entries sorted by address, then the choices;
+  ``REGISTER_NAMES`` order, ``fill`` entries (the registers and CPU the background tables
+  were built for, where they differ from the preset's: only "re-fill" changes them), ``mem``
+  entries sorted by address, then the choices;
 * lowercase hexadecimal with ``0x`` and no leading zeros;
 * a parameter equal to the preset's value is omitted (and ``preset`` itself when it is the
   default preset);
@@ -14,6 +16,10 @@ Canonical form, so that one walk has exactly one link:
 Links leave out what equals the preset, so a preset's content is part of the link format:
 changing a preset means a new ``LINK_VERSION`` whose migration step writes the old preset's
 values out explicitly. The frozen links in tests/links/ fail if this is forgotten.
+
+Version 2 (this one) walks set descriptors over background tables that never change with the
+registers; version 1 invented the tables from the registers of each walk (``app/link_v1.py``
+turns a version-1 link into the version-2 link of the same walk).
 
 Nothing here knows the architecture: the state is a ``model.configs.Configuration``.
 """
@@ -26,11 +32,13 @@ from dataclasses import dataclass, field, fields, replace
 from typing import get_args, get_type_hints
 from urllib.parse import parse_qsl, urlencode
 
+from app.link_v1 import migrate_v1
 from app.links import Links
 from model import CPU_PRESETS, Choices, Regime
+from model.explore.background import TablesOrigin
 from model.explore.configs import CONFIG_PRESETS, DEFAULT_PRESET, REGISTER_NAMES, Configuration
 
-LINK_VERSION = 1
+LINK_VERSION = 2
 MASK64 = (1 << 64) - 1
 MAX_MEMORY_ENTRIES = 256
 
@@ -42,7 +50,8 @@ ACCESS_RE = re.compile(r"el[012][rwx]")
 # Add a step (never edit one) whenever the link format changes, and freeze a link of the old
 # version in tests/links/.
 Params = list[tuple[str, str]]
-MIGRATIONS: dict[int, Callable[[Params], Params]] = {}
+# A step may report what it cannot carry over in ``problems``.
+MIGRATIONS: dict[int, Callable[[Params, list[Problem]], Params]] = {1: migrate_v1}
 
 
 @dataclass(frozen=True)
@@ -121,6 +130,7 @@ def encode(config: Configuration) -> str:
         value = config.registers.get(register, 0) & MASK64
         if value != base.registers.get(register, 0):
             params.append((param, hex_value(value)))
+    params.extend(("fill", item) for item in fill_items(config.tables_origin, base.tables_origin))
     memory = {a & MASK64 & ~7: v & MASK64 for a, v in sorted(config.memory.items())}
     for address, value in sorted(memory.items()):
         if base.memory.get(address) != value:
@@ -133,6 +143,55 @@ def encode(config: Configuration) -> str:
         # Nothing to quote: what urlencode would give, without its cost.
         return "&".join(f"{k}={v}" for k, v in params)
     return urlencode(params, safe=":")
+
+
+def fill_items(origin: TablesOrigin, preset: TablesOrigin) -> list[str]:
+    """The ``fill`` entries of a tables origin: ``register:value`` for each register whose value
+    differs from the preset's origin, then ``cpu:slug`` and ``regime:name`` where they differ."""
+    items = []
+    for param, register in REGISTER_PARAMS.items():
+        value = int(origin.registers.get(register, 0)) & MASK64
+        if value != int(preset.registers.get(register, 0)) & MASK64:
+            items.append(f"{param}:{hex_value(value)}")
+    if origin.cpu != preset.cpu:
+        items.append(f"cpu:{origin.cpu}")
+    if origin.regime != preset.regime:
+        items.append(f"regime:{origin.regime}")
+    return items
+
+
+def read_fill_items(
+    items: list[str], preset: TablesOrigin, problems: list[Problem]
+) -> TablesOrigin:
+    """The tables origin of a link's ``fill`` entries (over the preset's origin)."""
+    registers = dict(preset.registers)
+    cpu, regime = preset.cpu, preset.regime
+    regimes = [r.value for r in Regime]
+    for item in items:
+        name, sep, value = item.partition(":")
+        name = name.strip().lower()
+        if not sep:
+            problems.append(Problem("fill", item, "expected register:value or cpu:preset"))
+        elif name == "cpu":
+            if value in CPU_PRESETS:
+                cpu = value
+            else:
+                problems.append(
+                    Problem("fill", item, f"not a known CPU preset ({', '.join(CPU_PRESETS)})")
+                )
+        elif name == "regime":
+            if value in regimes:
+                regime = value
+            else:
+                problems.append(Problem("fill", item, f"not a known regime ({', '.join(regimes)})"))
+        elif name in REGISTER_PARAMS:
+            try:
+                registers[REGISTER_PARAMS[name]] = parse_number(value)
+            except ValueError as error:
+                problems.append(Problem("fill", item, str(error)))
+        else:
+            problems.append(Problem("fill", item, "not a register the tables are built from"))
+    return TablesOrigin(registers, cpu, regime)
 
 
 # The characters ``urlencode(..., safe=":")`` leaves as they are.
@@ -159,7 +218,7 @@ def _migrate(params: Params, problems: list[Problem]) -> Params:
         return rest
     version = int(raw)
     while version < LINK_VERSION:
-        rest = MIGRATIONS[version](rest)
+        rest = MIGRATIONS[version](rest, problems)
         version += 1
     return rest
 
@@ -171,9 +230,12 @@ def decode_params(params: Iterable[tuple[str, str]]) -> Decoded:
     items = _migrate(items, problems)
     last: dict[str, str] = {}
     memory_items: list[str] = []
+    fill: list[str] = []
     for key, value in items:
         if key == "mem":
             memory_items.append(value)
+        elif key == "fill":
+            fill.append(value)
         else:
             last[key] = value
 
@@ -236,6 +298,7 @@ def decode_params(params: Iterable[tuple[str, str]]) -> Decoded:
             )
         )
     changes["memory"] = memory
+    changes["tables"] = read_fill_items(fill, config.tables_origin, problems)
 
     choice_changes = {}
     for param, name in CHOICE_PARAMS.items():
@@ -306,10 +369,13 @@ def build_config(
     registers: Mapping[str, int | str] | None = None,
     memory: Mapping[int | str, int | str] | None = None,
     choices: Mapping[str, str] | None = None,
+    refill: bool = False,
 ) -> Configuration:
     """A configuration from loose inputs (the API and the CLI): ``base`` or ``preset`` (default
-    preset) with the given fields replaced. Register names are case-insensitive and numbers may
-    be ints or strings (``parse_number``). Raises ValueError with a one-line message."""
+    preset) with the given fields replaced; ``refill`` builds the background tables for the
+    resulting registers (the explorer's Re-fill) instead of keeping the preset's. Register
+    names are case-insensitive and numbers may be ints or strings (``parse_number``). Raises
+    ValueError with a one-line message."""
     if preset is not None:
         if preset not in CONFIG_PRESETS:
             raise ValueError(f"unknown preset {preset!r} (known: {', '.join(CONFIG_PRESETS)})")
@@ -362,7 +428,8 @@ def build_config(
                 raise ValueError(f"choice {name}={value!r}: expected one of {allowed}")
             choice_changes[name] = value
         changes["choices"] = replace(config.choices, **choice_changes)
-    return replace(config, **changes)
+    config = replace(config, **changes)
+    return config.refilled() if refill else config
 
 
 def _number(value: int | str, what: str) -> int:

@@ -10,16 +10,18 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from model import LAYOUTS, Regime, SyntheticMemory, walk  # noqa: E402
+from model import LAYOUTS, Regime, tables_for, walk  # noqa: E402
 
 VA = 0x000F_1234_5678_9ABC
 
 
 def _memory(regs, regime):
-    """Pre-populate a plain dict with the tables SyntheticMemory invents for VA."""
-    mem = SyntheticMemory()
-    walk(regime, regs, mem, VA, "el1r")
-    return dict(mem.synthesized)
+    """A plain dict holding the background-table descriptors the walk of VA reads."""
+    mem = tables_for(regs)
+    res = walk(regime, regs, mem, VA, "el1r")
+    reads = [lr for lr in res.levels] + [n for lr in res.levels if lr.s2 for n in lr.s2.levels]
+    reads += res.s2_final.levels if res.s2_final else []
+    return {lr.desc_address: mem.read64(lr.desc_address) for lr in reads}
 
 
 def bench(name, regime, regs, runs=2000):

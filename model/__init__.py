@@ -27,7 +27,8 @@ Public API
     s12e0w), applying SCTLR.M, HCR_EL2.{VM,E2H,TGE}. ``at_walk`` returns the full result.
 ``regs``: mapping of register names (TCR_EL1, TTBR0_EL1, ..., VTCR_EL2, VTTBR_EL2, HCR_EL2)
     to ints, absent = 0. ``memory``: mapping {pa: u64} or a ``Memory`` with ``read64``;
-    ``SyntheticMemory`` invents consistent tables for addresses the user did not supply.
+    ``StateMemory`` overlays set descriptors on ``BackgroundTables`` (fixed tables built once
+    from a ``TablesOrigin``: see ``model.explore.background``).
 ``CPU`` (frozen; ``CPU.from_id_regs(mmfr0, mmfr1, mmfr2)``, ``cpu.id_regs()``), ``CPU_PRESETS``
     (slug -> ``CPU`` carrying ``slug``, ``title`` and ``description``), ``Choices`` (the
     IMPLEMENTATION DEFINED options), ``LAYOUTS`` (register/descriptor field tables, see
@@ -51,7 +52,7 @@ from .arch.walker import (
     Warning,
     walk,
 )
-from .explore.background import SyntheticMemory
+from .explore.background import BackgroundTables, StateMemory, TablesOrigin, tables_for
 
 __all__ = [
     "AT_OPS",
@@ -72,7 +73,10 @@ __all__ = [
     "Memory",
     "Regime",
     "StageWalk",
-    "SyntheticMemory",
+    "BackgroundTables",
+    "StateMemory",
+    "TablesOrigin",
+    "tables_for",
     "WalkParams",
     "WalkResult",
     "Warning",

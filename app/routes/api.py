@@ -8,8 +8,7 @@ from app.links import Links
 from app.schemas import CpuIdRegisters, WalkRequest, WalkResponse
 from app.state import build_config, config_to_dict, encode
 from model import CPU, CPU_PRESETS, walk
-from model.explore.background import SyntheticMemory
-from model.explore.configs import run
+from model.explore.configs import run, state_memory
 
 router = APIRouter(prefix="/api", tags=["api"])
 
@@ -49,6 +48,7 @@ def api_walk(body: WalkRequest, request: Request) -> WalkResponse:
             registers=body.registers,
             memory=body.memory,
             choices=body.choices,
+            refill=body.refill,
         )
     except ValueError as error:
         raise HTTPException(status_code=422, detail=str(error)) from None
@@ -57,7 +57,7 @@ def api_walk(body: WalkRequest, request: Request) -> WalkResponse:
         result = walk(
             config.regime,
             config.registers,
-            SyntheticMemory(config.memory),
+            state_memory(config),
             config.address,
             config.access,
             cpu=custom_cpu,

@@ -87,7 +87,7 @@ def is_htmx(request: Request) -> bool:
 )
 def walk_txt(request: Request) -> PlainTextResponse:
     """Plain-text walk of the state in the query string (the explorer's link query, e.g.
-    ``?v=1&preset=4k-52-lpa2``): at most 72 columns a line, safe to quote in a mail reply. The
+    ``?v=2&preset=4k-52-lpa2``): at most 72 columns a line, safe to quote in a mail reply. The
     last line is the short link when one exists for this state, else the full link."""
     shared = shared_walk(request)
     status = 400 if shared.problems else 200

@@ -32,9 +32,9 @@ from model.arch.fields import (
     descriptor_layout,
 )
 from model.arch.walker import LevelRead, Regime, WalkParams, WalkResult
-from model.explore.background import SyntheticMemory
+from model.explore.background import FILL_REGION_SHIFT, page_descriptor
 
-from .configs import REGISTER_NAMES, Configuration
+from .configs import REGISTER_NAMES, Configuration, run, state_memory
 
 MASK64 = (1 << 64) - 1
 
@@ -240,18 +240,46 @@ class QuickAction:
     reason: str
 
 
-def quick_actions(read: LevelRead, params: WalkParams, cpu_slug: str) -> list[QuickAction]:
-    """The one-click rewrites of a descriptor, each with whether it is allowed here and why."""
+_UNUSABLE = ("invalid", "reserved", "block-not-allowed")
+
+
+def stopped_at(result: WalkResult, ref: ReadRef) -> bool:
+    """Did the walk fault at this read (the last descriptor it read)?"""
+    if result.fault is None:
+        return False
+    reads = [r for r in all_reads(result) if r.read.desc_address is not None]
+    return bool(reads) and reads[-1].read is ref.read
+
+
+def quick_actions(
+    read: LevelRead, params: WalkParams, cpu_slug: str, faulted: bool = False
+) -> list[QuickAction]:
+    """The one-click rewrites of a descriptor, each with whether it is allowed here and why.
+
+    ``faulted``: the walk stopped at this read. "Fill this entry" is offered there and on any
+    entry that is not a usable descriptor (invalid, reserved, a block where none is allowed).
+    """
     cpu = CPU_PRESETS.get(cpu_slug, CPU_PRESETS["max"])
     raw = read.raw or 0
     level = read.level
+    fillable = faulted or read.kind in _UNUSABLE
+    if level < geo.FINAL_LEVEL:
+        fill_why = "a table descriptor to a fresh table, filled on down to a page"
+    else:
+        fill_why = "a page descriptor mapping the input address"
     out = [
+        QuickAction(
+            "fill",
+            "Fill this entry",
+            fillable,
+            fill_why if fillable else "holds a usable descriptor",
+        ),
         QuickAction(
             "invalid",
             "Make invalid",
             bool(raw & 1),
             "clears bit 0" if raw & 1 else "already invalid",
-        )
+        ),
     ]
     if level < geo.FINAL_LEVEL:
         ok = geo.block_allowed(level, params.granule_kb, params.ds, cpu.pamax)
@@ -270,7 +298,9 @@ def quick_actions(read: LevelRead, params: WalkParams, cpu_slug: str) -> list[Qu
                 "table",
                 "Make table",
                 read.kind != "table",
-                "already a table" if read.kind == "table" else "points to a fresh next-level table",
+                "already a table"
+                if read.kind == "table"
+                else "points to a fresh next-level table, filled on down to a page",
             )
         )
     else:
@@ -294,23 +324,50 @@ def _size_text(bits: int) -> str:
 
 def _leaf_value(stage: int, kind: str, params: WalkParams, level: int) -> int:
     """A valid leaf (AF=1, read/write, normal memory) mapping the walk's input address."""
-    layout = descriptor_layout(stage, kind, params.desc_variant)
-    size_bits = geo.block_size_bits(level, params.granule_kb)
-    oa = params.input_address & ((1 << params.oa_bits) - 1) & ~((1 << size_bits) - 1)
-    value = encode_address(oa, layout, params.desc_variant, size_bits)
-    value |= 0b11 if kind == "page" else 0b01
-    value = layout.set(value, "AF", 1)
-    if "SH" in layout:
-        value = layout.set(value, "SH", 0b11)
-    if stage == 1:
-        return layout.set(value, "AP", 0b01)
-    return layout.set(layout.set(value, "S2AP", 0b11), "MemAttr", 0b1111)
+    return page_descriptor(params, params.input_address, level)
 
 
-def action_value(ref: ReadRef, action: str, cpu_slug: str) -> int:
+_MIX = 0x9E3779B97F4A7C15
+
+
+def fresh_table_address(ref: ReadRef, space_bits: int) -> int:
+    """Where "fill" puts the next-level table of the entry ``ref`` reads: a granule-aligned slot,
+    chosen from the entry's address, in the fill region just below the background tables (the
+    1/32 of the output space under its top 1/16), so it holds nothing until filled."""
+    gb = ref.params.granule_bits
+    size = 1 << (space_bits - FILL_REGION_SHIFT)
+    base = (1 << space_bits) - (1 << (space_bits - 4)) - size
+    slots = max(1, size >> gb)
+    h = ((ref.read.desc_address or 0) >> 3) * _MIX + (ref.read.stage << 8) + ref.read.level + 1
+    h &= MASK64
+    return base + (((h ^ (h >> 29)) % slots) << gb)
+
+
+def _space_bits(ref: ReadRef, result: WalkResult) -> int:
+    """Output bits a fresh table of this read's stage may use: a stage-1 table is an IPA when
+    stage 2 translates the walk's table reads, so it must also fit stage 2's sizes."""
+    bits = ref.params.oa_bits
+    s2 = result.params.get("s2")
+    if ref.read.stage == 1 and s2 is not None and any(r.s2 is not None for r in result.levels):
+        bits = min(bits, s2.iasize, s2.oa_bits)
+    return bits
+
+
+def _fill_value(ref: ReadRef, result: WalkResult) -> int:
+    """A valid descriptor of the right kind for the entry ``ref`` reads: a table descriptor to a
+    fresh table above level 3, a page at level 3, in the format of the walk that reads it."""
+    read, params = ref.read, ref.params
+    if read.level < geo.FINAL_LEVEL:
+        table = fresh_table_address(ref, _space_bits(ref, result))
+        layout = descriptor_layout(read.stage, "table", params.desc_variant)
+        return encode_address(table, layout, params.desc_variant, params.granule_bits) | 0b11
+    return page_descriptor(params, params.input_address)
+
+
+def action_value(ref: ReadRef, action: str, cpu_slug: str, result: WalkResult) -> int:
     """The descriptor value ``action`` writes for the read ``ref``; ValueError if not allowed."""
     read, params = ref.read, ref.params
-    allowed = {a.name: a for a in quick_actions(read, params, cpu_slug)}
+    allowed = {a.name: a for a in quick_actions(read, params, cpu_slug, stopped_at(result, ref))}
     if action not in allowed:
         raise ValueError(f"no {action!r} action at level {read.level}")
     if not allowed[action].allowed:
@@ -318,9 +375,30 @@ def action_value(ref: ReadRef, action: str, cpu_slug: str) -> int:
     raw = read.raw or 0
     if action == "invalid":
         return raw & ~1 & MASK64
-    if action == "table":
-        return SyntheticMemory().synthesize(read.stage, read.level, params, read.desc_address or 0)
+    if action in ("table", "fill"):
+        return _fill_value(ref, result)
     return _leaf_value(read.stage, action, params, read.level)
+
+
+# "Fill" writes at most one descriptor per level of each stage of a walk.
+_MAX_FILLS = 40
+
+
+def _follow_fill(config: Configuration) -> Configuration:
+    """After a fill: while the walk stops at an entry that holds nothing (it reads 0 and neither
+    the link nor the background tables store anything there), fill that entry too, so that a
+    fresh table leads on down to a page instead of to the next empty entry."""
+    for _ in range(_MAX_FILLS):
+        result = run(config)
+        if result.fault is None:
+            return config
+        memory = state_memory(config)
+        reads = [ref for ref in all_reads(result) if ref.read.desc_address is not None]
+        last = reads[-1] if reads else None
+        if last is None or last.read.raw or memory.source(last.read.desc_address) != "empty":
+            return config
+        config = config.with_memory({last.read.desc_address: _fill_value(last, result)})
+    return config
 
 
 def apply_action(
@@ -330,4 +408,5 @@ def apply_action(
     ref = find_read(result, address)
     if ref is None:
         raise ValueError(f"the walk reads no descriptor at {address:#x}")
-    return config.with_memory({address: action_value(ref, action, config.cpu)})
+    config = config.with_memory({address: action_value(ref, action, config.cpu, result)})
+    return _follow_fill(config) if action in ("table", "fill") else config

@@ -474,7 +474,8 @@ def other_granule(config: Configuration) -> Configuration:
 
     TG0 and TG1 are re-encoded in their own encodings; for stage 2 SL0/SL2 are recomputed so
     the start level stays consistent with the IPA size. An input size above 48 bits keeps
-    DS=1 (needed for 52 bits at 4KB/16KB).
+    DS=1 (needed for 52 bits at 4KB/16KB). The background tables are re-filled for the new
+    registers: a 4KB table read as a 16KB one is not a walk anyone means to compare.
     """
     result = run(config)
     registers = dict(config.registers)
@@ -501,4 +502,7 @@ def other_granule(config: Configuration) -> Configuration:
         sl0, sl2 = sl0_for(target, s2_start_for(iasize, target, ds))
         v = VTCR_EL2.set(VTCR_EL2.set(v, "SL0", sl0), "SL2", sl2)
         registers["VTCR_EL2"] = v
-    return replace(config, registers=registers, title=f"{config.title} - at {target}KB granule")
+    # Tables built for one granule are not tables of another: the variant comes with tables
+    # re-filled for its registers (the page says so), unlike flip_ds, which keeps memory.
+    title = f"{config.title} - at {target}KB granule, tables re-filled"
+    return replace(config, registers=registers, title=title).refilled()

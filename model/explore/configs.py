@@ -1,9 +1,11 @@
-"""Whole explorer configurations: a regime, a CPU, an access, an input address, every register
-and the descriptors that differ from the synthetic tables.
+"""Whole explorer configurations: a regime, a CPU, an access, an input address, every register,
+the descriptors the state sets and the origin of its background tables.
 
 A ``Configuration`` is plain data, so a script, the CLI and the web service all start from the
-same presets. Descriptor edits are stored as physical memory (address -> value): a preset that
-needs, say, a level-0 block writes that block at the address the walk reads for level 0.
+same presets. Descriptor edits are stored as physical memory (address -> value) over the
+background tables of ``tables`` (``model.explore.background``): a preset that needs, say, a
+level-0 block writes that block at the address the walk reads for level 0. Changing a register
+never changes memory; only "re-fill" (a new ``tables`` origin) does.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from types import MappingProxyType
 from model.arch.cpu import CPU_PRESETS, Choices
 from model.arch.fields import HCR_EL2, MAIR, SCTLR, TCR_EL1, TCR_EL2, VTCR_EL2, descriptor_layout
 from model.arch.walker import Regime, WalkResult, walk
-from model.explore.background import SyntheticMemory
+from model.explore.background import StateMemory, TablesOrigin, background_for
 
 # The registers a configuration carries, in the order the explorer and links list them.
 REGISTER_NAMES = (
@@ -90,6 +92,12 @@ class Configuration:
     registers: Mapping[str, int] = field(default_factory=lambda: dict(BASE_REGISTERS))
     memory: Mapping[int, int] = field(default_factory=dict)
     choices: Choices = field(default_factory=Choices)
+    # What the background tables were built for; None: this configuration's own registers.
+    tables: TablesOrigin | None = None
+
+    @property
+    def tables_origin(self) -> TablesOrigin:
+        return self.tables or TablesOrigin(dict(self.registers), self.cpu, self.regime)
 
     def with_registers(self, **changes: int) -> Configuration:
         return replace(self, registers={**self.registers, **changes})
@@ -97,13 +105,22 @@ class Configuration:
     def with_memory(self, changes: Mapping[int, int]) -> Configuration:
         return replace(self, memory={**self.memory, **changes})
 
+    def refilled(self) -> Configuration:
+        """The same state with background tables built for its current registers and CPU."""
+        return replace(self, tables=TablesOrigin(dict(self.registers), self.cpu, self.regime))
+
+
+def state_memory(config: Configuration) -> StateMemory:
+    """The memory a configuration's walk reads: its set descriptors over its background."""
+    return StateMemory(config.memory, background_for(config.tables_origin))
+
 
 def run(config: Configuration) -> WalkResult:
-    """Walk a configuration over its memory, synthesizing every descriptor it does not set."""
+    """Walk a configuration over its memory (set descriptors over the background tables)."""
     return walk(
         config.regime,
         config.registers,
-        SyntheticMemory(config.memory),
+        state_memory(config),
         config.address,
         config.access,
         cpu=CPU_PRESETS[config.cpu],
@@ -159,14 +176,26 @@ def _set_bits(mask: int) -> Callable[[int, str], int]:
     return lambda value, _variant: value | mask
 
 
+def _own_tables(config: Configuration) -> Configuration:
+    return config.refilled()
+
+
+def preset(config: Configuration, **changes) -> Configuration:
+    """A preset: ``config`` with ``changes``, whose background tables are built for its own
+    registers (so that the preset walks translate, and edits made later keep its memory)."""
+    return _own_tables(replace(config, **changes))
+
+
 def _presets() -> dict[str, Configuration]:
-    base = Configuration(
-        "4k-48",
-        "4KB granule, 48-bit VA (DS=0)",
-        "The classic four-level walk: T0SZ=16, TG0=4KB, IPS=48 bits, levels 0 to 3 each "
-        "indexed by 9 VA bits. Descriptor bits [9:8] are shareability.",
+    base = _own_tables(
+        Configuration(
+            "4k-48",
+            "4KB granule, 48-bit VA (DS=0)",
+            "The classic four-level walk: T0SZ=16, TG0=4KB, IPS=48 bits, levels 0 to 3 each "
+            "indexed by 9 VA bits. Descriptor bits [9:8] are shareability.",
+        )
     )
-    lpa2_4k = replace(
+    lpa2_4k = preset(
         base.with_registers(
             TCR_EL1=TCR_EL1.set(
                 TCR_EL1.set(TCR_EL1.set(_TCR_EL1_4K48, "DS", 1), "T0SZ", 12), "IPS", 0b110
@@ -184,7 +213,7 @@ def _presets() -> dict[str, Configuration]:
     tcr_16k = TCR_EL1.encode(
         T0SZ=12, TG0=0b10, T1SZ=12, TG1=0b01, IPS=0b110, DS=1, SH1=0b11, **_WALK_CACHEABLE
     )
-    lpa2_16k = replace(
+    lpa2_16k = preset(
         base.with_registers(TCR_EL1=tcr_16k, TTBR1_EL1=0x0000_0000_1234_0000 | (0x5 << 2)),
         slug="16k-52-lpa2",
         title="16KB granule, 52-bit VA with FEAT_LPA2 (TTBR1)",
@@ -193,7 +222,7 @@ def _presets() -> dict[str, Configuration]:
         address=0xFFF8_1234_5678_9ABC,
     )
     tcr_64k = TCR_EL1.encode(T0SZ=12, TG0=0b01, T1SZ=12, TG1=0b11, IPS=0b110, **_WALK_CACHEABLE)
-    lpa_64k = replace(
+    lpa_64k = preset(
         base.with_registers(TCR_EL1=tcr_64k, TTBR0_EL1=0x0000_0000_0042_0000 | (0x9 << 2)),
         slug="64k-52-lpa",
         title="64KB granule, 52-bit VA and PA with FEAT_LPA/FEAT_LVA",
@@ -202,7 +231,7 @@ def _presets() -> dict[str, Configuration]:
         address=0x000A_9876_5432_1ABC,
     )
     l0_block = edit_descriptor(
-        replace(
+        preset(
             lpa2_4k,
             slug="4k-l0-block",
             title="4KB level-0 block: 512GB (FEAT_LPA2 only)",
@@ -214,7 +243,7 @@ def _presets() -> dict[str, Configuration]:
         _make_block(1, 39, 0x000C_0080_0000_0000),
     )
     l1_block_16k = edit_descriptor(
-        replace(
+        preset(
             lpa2_16k,
             slug="16k-l1-block",
             title="16KB level-1 block: 64GB (FEAT_LPA2 only)",
@@ -226,7 +255,7 @@ def _presets() -> dict[str, Configuration]:
         _make_block(1, 36, 0x000B_2340_0000_0000),
     )
     tcr_el2_lpa2 = TCR_EL2.encode(T0SZ=12, TG0=0b00, PS=0b110, DS=1, **_WALK_CACHEABLE)
-    nvhe = replace(
+    nvhe = preset(
         base.with_registers(TCR_EL2=tcr_el2_lpa2, TTBR0_EL2=0x0000_0000_4130_0000 | (0x2 << 2)),
         slug="nvhe-hyp-lpa2",
         title="nVHE hypervisor stage 1 (EL2, E2H=0) with FEAT_LPA2",
@@ -237,7 +266,7 @@ def _presets() -> dict[str, Configuration]:
         address=0x000E_0000_1234_5678,
     )
     vtcr_concat = VTCR_EL2.encode(T0SZ=12, SL0=0b10, TG0=0b00, PS=0b110, DS=1, **_WALK_CACHEABLE)
-    s2_concat = replace(
+    s2_concat = preset(
         base.with_registers(
             VTCR_EL2=vtcr_concat,
             VTTBR_EL2=0x0000_0000_8000_0000 | (0x3 << 2),
@@ -250,7 +279,7 @@ def _presets() -> dict[str, Configuration]:
         regime=Regime.STAGE2.value,
         address=0x000F_1234_5678_9ABC,
     )
-    s2_sl2 = replace(
+    s2_sl2 = preset(
         s2_concat.with_registers(
             VTCR_EL2=VTCR_EL2.set(VTCR_EL2.set(vtcr_concat, "SL0", 0), "SL2", 1),
             VTTBR_EL2=0x0000_0000_8000_0000 | (0x3 << 2),
@@ -261,7 +290,7 @@ def _presets() -> dict[str, Configuration]:
         "16-entry table indexed by IPA[51:48]; KVM prefers concatenation instead.",
     )
     vtcr_52_l0 = vtcr_concat
-    mismatch = replace(
+    mismatch = preset(
         base.with_registers(
             VTCR_EL2=vtcr_52_l0,
             VTTBR_EL2=0x0000_0000_8000_0000 | (0x3 << 2),
@@ -275,7 +304,7 @@ def _presets() -> dict[str, Configuration]:
         regime=Regime.EL10_S12.value,
     )
     fault_l_minus1 = edit_descriptor(
-        replace(
+        preset(
             lpa2_4k,
             slug="fault-translation-l-1",
             title="Fault: translation at level -1 (FSC 0x2B)",
@@ -287,7 +316,7 @@ def _presets() -> dict[str, Configuration]:
         _clear_bits(0b10),
     )
     addrsize = edit_descriptor(
-        replace(
+        preset(
             lpa2_4k.with_registers(
                 TCR_EL1=TCR_EL1.set(lpa2_4k.registers["TCR_EL1"], "IPS", 0b101),
                 TTBR0_EL1=0x0000_0000_4123_4000,
@@ -303,7 +332,7 @@ def _presets() -> dict[str, Configuration]:
         _set_bits(0b01 << 8),
     )
     access_flag = edit_descriptor(
-        replace(
+        preset(
             base,
             slug="fault-access-flag",
             title="Fault: access flag (AF=0 at level 3)",
@@ -315,7 +344,7 @@ def _presets() -> dict[str, Configuration]:
         _set_field(1, "page", "AF", 0),
     )
     permission = edit_descriptor(
-        replace(
+        preset(
             base,
             slug="fault-permission",
             title="Fault: permission (write to a read-only page)",
@@ -327,7 +356,7 @@ def _presets() -> dict[str, Configuration]:
         3,
         _set_field(1, "page", "AP", 0b11),
     )
-    vhe = replace(
+    vhe = preset(
         base.with_registers(
             TCR_EL2=TCR_EL1.set(tcr_16k, "T0SZ", 16),
             HCR_EL2=HCR_EL2.encode(RW=1, E2H=1, TGE=1),
@@ -362,4 +391,5 @@ def _presets() -> dict[str, Configuration]:
 
 
 CONFIG_PRESETS: dict[str, Configuration] = _presets()
-DEFAULT_PRESET = "4k-48"
+# The preset a link without ``preset`` names (link format version 2; version 1 named 4k-48).
+DEFAULT_PRESET = "4k-52-lpa2"

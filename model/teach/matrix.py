@@ -165,13 +165,13 @@ def _host_s1(row: MatrixRow, lpa2: bool) -> Configuration:
             access="el2r",
             cpu=row.cpu,
             address=kernel_va,
-        )
+        ).refilled()
     return replace(
         base.with_registers(TCR_EL1=tcr, TTBR1_EL1=0x4125_6000),
         title=title,
         cpu=row.cpu,
         address=kernel_va,
-    )
+    ).refilled()
 
 
 def _hyp_s1(row: MatrixRow, lpa2: bool) -> Configuration:
@@ -185,7 +185,7 @@ def _hyp_s1(row: MatrixRow, lpa2: bool) -> Configuration:
         access="el2r",
         cpu=row.cpu,
         address=_SAMPLE & ((1 << va) - 1),
-    )
+    ).refilled()
 
 
 def _s2(row: MatrixRow, ipa: int, lpa2: bool, title: str) -> Configuration:
@@ -211,7 +211,7 @@ def _s2(row: MatrixRow, ipa: int, lpa2: bool, title: str) -> Configuration:
         regime=Regime.STAGE2.value,
         cpu=row.cpu,
         address=_SAMPLE & ((1 << ipa) - 1),
-    )
+    ).refilled()
 
 
 def _fill(row: MatrixRow) -> None:

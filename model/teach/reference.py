@@ -116,7 +116,7 @@ def _s1_config(mode: Mode, iasize: int) -> Configuration:
         title=f"{mode.title}, {iasize}-bit input",
         cpu=mode.cpu,
         address=SAMPLE & ((1 << iasize) - 1),
-    )
+    ).refilled()
 
 
 @cache
@@ -181,7 +181,7 @@ def _s2_config(mode: Mode, iasize: int, sl0: int, sl2: int, concat: int) -> Conf
         title=f"Stage 2, {mode.title}, SL0={sl0:#04b} SL2={sl2}, {iasize}-bit IPA",
         cpu=mode.cpu,
         address=SAMPLE & ((1 << iasize) - 1),
-    )
+    ).refilled()
 
 
 @cache

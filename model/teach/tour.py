@@ -43,11 +43,13 @@ def _steps() -> list[TourStep]:
         base.with_registers(TCR_EL1=TCR_EL1.set(tcr, "DS", 1)),
         title="4KB, 48-bit VA, DS=1",
     )
+    # T0SZ=12 needs tables with a level -1: the 4KB 48-bit tables have none, so the step
+    # re-fills the tables for its registers, as a kernel builds new tables for a new layout.
     t0sz_12 = replace(
         ds_on.with_registers(TCR_EL1=TCR_EL1.set(TCR_EL1.set(tcr, "DS", 1), "T0SZ", 12)),
         title="4KB, 52-bit VA: level -1",
         address=0x000F_1234_5678_9ABC,
-    )
+    ).refilled()
     ips_52 = t0sz_12.with_registers(TCR_EL1=TCR_EL1.set(t0sz_12.registers["TCR_EL1"], "IPS", 0b110))
     oa_high = edit_descriptor(
         replace(ips_52, title="4KB, 52-bit VA and PA: OA[51:50] from bits [9:8]"),
@@ -64,7 +66,7 @@ def _steps() -> list[TourStep]:
                 TTBR0_EL1=lpa2.registers["TTBR0_EL1"] & ~0x3C,
             ),
             title="Fault: Address size at level -1 (FSC 0x29)",
-        ),
+        ).refilled(),
         1,
         -1,
         _set_bits_9_8,
@@ -90,15 +92,18 @@ def _steps() -> list[TourStep]:
             "Turn DS on: bits [9:8] stop being shareability",
             ds_on,
             (
-                "Only TCR_EL1.DS (bit 59) changes. The walk has the same four levels and the "
-                "same index bits, because T0SZ is still 16.",
+                "Only TCR_EL1.DS (bit 59) changes; memory does not. The walk reads the same "
+                "four descriptors at the same addresses, with the same index bits, because "
+                "T0SZ is still 16.",
                 "But every descriptor is now read in the LPA2 format: bits [9:8] are "
                 "OA[51:50] and bits [49:48] OA[49:48]. Shareability of the output now comes "
                 "from TCR_EL1.SH0 for the whole TTBR0 range.",
-                "This is why Linux cannot flip DS on a live page table: a descriptor written "
-                "with SH=0b11 (Inner Shareable) would suddenly point 2^50 * 3 bytes higher.",
+                "The level-3 page descriptor was written with SH=0b11 (Inner Shareable). "
+                "Read with DS=1 those bits put its output address 3 * 2^50 bytes higher, "
+                "above the 48-bit PA size (IPS): the walk now ends in an Address size fault "
+                "at level 3. This is why Linux cannot flip DS on a live page table.",
             ),
-            ("registers", "descriptor"),
+            ("registers", "descriptor", "fault"),
             ("ds", "sh", "oa"),
         ),
         TourStep(
@@ -112,6 +117,9 @@ def _steps() -> list[TourStep]:
                 "not 512.",
                 "The start level formula is unchanged - 3 - (iasize - 1 - 12) / 9 - it simply "
                 "yields -1 for 49- to 52-bit inputs.",
+                "Tables built for a 48-bit VA have no level -1: walked with T0SZ=12 they would "
+                "be read one level too high. This step re-fills the tables for its registers "
+                "(the explorer's Re-fill), as a kernel builds new tables for a new layout.",
             ),
             ("levels",),
             ("level-minus-1", "txsz", "start-level"),
@@ -122,7 +130,8 @@ def _steps() -> list[TourStep]:
             oa_high,
             (
                 "IPS becomes 0b110 (52 bits) and the level-3 page descriptor gets bits "
-                "[9:8] = 0b11.",
+                "[9:8] = 0b11. The tables are those of the previous step: only IPS and that "
+                "descriptor change.",
                 "The output address now has bits [51:50] set: they were taken from "
                 "descriptor bits [9:8]. Bits [49:48] come from descriptor bits [49:48], "
                 "in place. Everything from bit 12 to 47 is where it always was.",

@@ -19,8 +19,8 @@ def test_preset_only(client):
     response = client.post("/api/walk", json={"preset": "4k-52-lpa2"})
     assert response.status_code == 200
     data = response.json()
-    assert data["query"] == "v=1&preset=4k-52-lpa2"
-    assert data["link"] == "http://testserver/?v=1&preset=4k-52-lpa2"
+    assert data["query"] == "v=2"  # the default preset
+    assert data["link"] == "http://testserver/?v=2"
     assert data["walk"] == run(CONFIG_PRESETS["4k-52-lpa2"]).to_dict()
 
 

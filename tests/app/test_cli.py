@@ -15,7 +15,7 @@ from model.explore.configs import CONFIG_PRESETS
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = Path(sys.executable).parent / "lpa2-explorer"
-QUERY = "v=1&preset=4k-52-lpa2"
+QUERY = "v=2"  # the default preset, 4k-52-lpa2
 
 
 @pytest.fixture(autouse=True)
@@ -39,7 +39,7 @@ def cli(*args: str, data_dir: Path) -> subprocess.CompletedProcess:
 
 @pytest.mark.parametrize("slug", ["4k-52-lpa2", "s1-48-over-s2-52", "fault-address-size-desc98"])
 def test_cli_reproduces_the_txt_of_a_link(client, data_dir, slug):
-    query = "v=1" if slug == "4k-48" else f"v=1&preset={slug}"
+    query = "v=2" if slug == "4k-52-lpa2" else f"v=2&preset={slug}"
     expected = client.get(f"/walk.txt?{query}")
     assert expected.status_code == 200
     run = cli("walk", f"http://testserver/?{query}", data_dir=data_dir)
@@ -55,13 +55,11 @@ def test_cli_json_equals_the_json_twin(client, data_dir):
 
 
 def test_query_string_and_flags(data_dir):
-    by_query = cli("walk", "?v=1&preset=4k-52-lpa2&access=el0w", data_dir=data_dir)
+    by_query = cli("walk", "?v=2&preset=4k-52-lpa2&access=el0w", data_dir=data_dir)
     by_flags = cli("walk", "--preset", "4k-52-lpa2", "--access", "el0w", data_dir=data_dir)
     assert by_query.returncode == by_flags.returncode == 0
     assert by_query.stdout == by_flags.stdout
-    assert by_flags.stdout.splitlines()[-1] == (
-        "Link: http://127.0.0.1:8000/?v=1&preset=4k-52-lpa2&access=el0w"
-    )
+    assert by_flags.stdout.splitlines()[-1] == ("Link: http://127.0.0.1:8000/?v=2&access=el0w")
 
 
 def test_every_register_and_mem_and_choice_flag(data_dir):
@@ -81,7 +79,7 @@ def test_every_register_and_mem_and_choice_flag(data_dir):
     assert run.returncode == 0, run.stderr
     assert "FAULT: translation fault at level 0, stage 2" in run.stdout
     assert run.stdout.splitlines()[-1] == (
-        "Link: https://lpa2.example.org/?v=1&vtcr_el2=0x1&hcr_el2=0x80000001"
+        "Link: https://lpa2.example.org/?v=2&preset=4k-48&vtcr_el2=0x1&hcr_el2=0x80000001"
         "&mem=0x2000:0x3&mem=0x41234120:0x0&c.ds_validity=feat_lpa2"
     )
 
@@ -104,7 +102,7 @@ def test_short_link_needs_the_database(data_dir, tmp_path):
 @pytest.mark.parametrize(
     ("args", "words"),
     [
-        (["walk", "v=1&tcr_el1=0x"], "tcr_el1=0x"),
+        (["walk", "v=2&tcr_el1=0x"], "tcr_el1=0x"),
         (["walk", "v=9"], "unknown link version"),
         (["walk", "--tcr-el1", "0xzz"], "TCR_EL1: '0xzz' is not a number"),
         (["walk", "--mem", "0x1000"], "expected ADDR=VALUE"),

@@ -91,7 +91,7 @@ def test_tg1_select_uses_tg1_encoding(client):
 
 
 def test_link_problems_are_reported_with_422(client):
-    response = client.get("/?v=1&tcr_el1=0xZZ&bogus=1")
+    response = client.get("/?v=2&tcr_el1=0xZZ&bogus=1")
     assert response.status_code == 422
     assert "Parts of this link could not be used" in response.text
     assert "tcr_el1=0xZZ" in response.text and "unknown parameter" in response.text

@@ -38,7 +38,7 @@ def visible_text(html: str) -> str:
 
 
 def onboarding_urls() -> list[str]:
-    pair = f"a={quote('v=1')}&b={quote('v=1&preset=4k-52-lpa2')}"
+    pair = f"a={quote('v=2')}&b={quote('v=2&preset=4k-52-lpa2')}"
     urls = ["/tour", "/geometry", "/matrix", "/glossary", f"/compare?{pair}"]
     urls += [f"/tour/{n}" for n in range(1, len(tour_steps()) + 1)]
     urls += ["/decode?reg=TCR_EL1&value=0x80000065b5103510", "/decode?reg=PAR_EL1&value=0x857"]
@@ -55,6 +55,6 @@ def test_onboarding_pages_show_no_python_reprs(client, url):
 
 @pytest.mark.parametrize("slug", list(CONFIG_PRESETS))
 def test_text_walks_show_no_python_reprs(client, slug):
-    response = client.get(f"/walk.txt?v=1&preset={slug}")
+    response = client.get(f"/walk.txt?v=2&preset={slug}")
     assert response.status_code == 200
     assert not PYTHON_WORDS.findall(response.text)

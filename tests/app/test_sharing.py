@@ -22,7 +22,7 @@ from app.state import encode
 from model.explore.configs import CONFIG_PRESETS
 
 ROOT = Path(__file__).resolve().parents[2]
-QUERY = "v=1&preset=4k-52-lpa2"
+QUERY = "v=2"  # the default preset, 4k-52-lpa2
 
 
 @pytest.fixture(autouse=True)
@@ -61,16 +61,16 @@ def test_put_get(kind, tmp_path):
 def test_collision_lengthens_deterministically(tmp_path):
     path = tmp_path / "links.sqlite3"
     store = SQLiteLinkStore(path)
-    store.put("v=1")  # creates the file
+    store.put("v=2&preset=4k-48")  # creates the file
     taken = candidate_ids(QUERY)[0]
     with sqlite3.connect(path) as db:  # another state already holds the 7-character id
-        db.execute("INSERT INTO links (id, query) VALUES (?, ?)", (taken, "v=1&va=0x42"))
+        db.execute("INSERT INTO links (id, query) VALUES (?, ?)", (taken, "v=2&va=0x42"))
     link_id = store.put(QUERY)
     assert link_id == candidate_ids(QUERY)[1] and len(link_id) == ID_LENGTH + 1
     assert store.put(QUERY) == link_id
     assert SQLiteLinkStore(path).get(link_id) == QUERY
     assert existing_id(SQLiteLinkStore(path), QUERY) == link_id
-    assert store.get(taken) == "v=1&va=0x42"
+    assert store.get(taken) == "v=2&va=0x42"
 
 
 def test_database_is_durable_and_survives_restarts(tmp_path):
@@ -103,7 +103,7 @@ def test_database_is_durable_and_survives_restarts(tmp_path):
 
 def test_store_is_thread_safe(tmp_path):
     store = SQLiteLinkStore(tmp_path / "links.sqlite3")
-    queries = [f"v=1&va={i:#x}" for i in range(40)]
+    queries = [f"v=2&va={i:#x}" for i in range(40)]
     results: dict[str, str] = {}
     errors = []
 
@@ -138,13 +138,13 @@ def test_walk_txt(client):
 
 def test_walk_txt_canonicalises_and_uses_public_url(client, monkeypatch):
     monkeypatch.setenv("LPA2_PUBLIC_URL", "https://lpa2.example.org/")
-    response = client.get("/walk.txt?preset=4k-52-lpa2&v=1&TCR_EL1=0x08000006B510350C")
+    response = client.get("/walk.txt?preset=4k-52-lpa2&v=2&TCR_EL1=0x08000006B510350C")
     assert response.status_code == 200
     assert response.text.splitlines()[-1] == f"Link: https://lpa2.example.org/?{QUERY}"
 
 
 def test_broken_link_txt_is_400_with_what_was_read(client):
-    response = client.get("/walk.txt?v=1&preset=4k-52-lpa2&tcr_el1=0x&mem=0x1000:")
+    response = client.get("/walk.txt?v=2&preset=4k-52-lpa2&tcr_el1=0x&mem=0x1000:")
     assert response.status_code == 400
     text = response.text
     assert text.startswith("NOTE: This link could not be read in full")
@@ -177,7 +177,7 @@ def test_short_link_form_post_then_redirect(client):
     page = client.get(response.headers["location"])
     assert page.status_code == 200
     assert f"http://testserver/s/{link_id}" in page.text
-    assert "http://testserver/?v=1&amp;preset=4k-52-lpa2" in page.text  # both printed
+    assert 'value="http://testserver/?v=2"' in page.text  # both printed
     opened = client.get(f"/s/{link_id}", follow_redirects=False)
     assert opened.status_code == 303
     assert opened.headers["location"] == f"http://testserver/?{QUERY}"
@@ -189,7 +189,7 @@ def test_short_link_form_post_then_redirect(client):
 
 def test_short_link_htmx_answers_the_panel_slot(client):
     response = client.post(
-        "/s", data={"query": "preset=4k-52-lpa2&v=1"}, headers={"HX-Request": "true"}
+        "/s", data={"query": "preset=4k-52-lpa2&v=2"}, headers={"HX-Request": "true"}
     )
     assert response.status_code == 200
     body = response.text
@@ -201,10 +201,10 @@ def test_short_link_htmx_answers_the_panel_slot(client):
 
 
 def test_short_link_refuses_broken_state(client, data_dir):
-    response = client.post("/s", data={"query": "v=1&tcr_el1=0x"}, follow_redirects=False)
+    response = client.post("/s", data={"query": "v=2&tcr_el1=0x"}, follow_redirects=False)
     assert response.status_code == 400
     assert "tcr_el1=0x" in response.text
-    htmx = client.post("/s", data={"query": "v=1&tcr_el1=0x"}, headers={"HX-Request": "true"})
+    htmx = client.post("/s", data={"query": "v=2&tcr_el1=0x"}, headers={"HX-Request": "true"})
     assert "No short link made" in htmx.text
     assert not (data_dir / "links.sqlite3").exists()
 
@@ -232,8 +232,8 @@ def test_share_panel_renders_standalone():
 
     html = share_panel(Links("http://x").share(QUERY, None))
     assert 'hx-post="/s"' in html and 'method="post" action="/s"' in html
-    assert 'value="http://x/?v=1&amp;preset=4k-52-lpa2"' in html
-    assert 'data-copy-url="/walk.txt?v=1&amp;preset=4k-52-lpa2"' in html
+    assert 'value="http://x/?v=2"' in html
+    assert 'data-copy-url="/walk.txt?v=2"' in html
     assert 'aria-live="polite"' in html
     assert "style=" not in html and "onclick" not in html.lower()
     assert '<script src="/static/js/share.js?v=' in html

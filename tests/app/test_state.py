@@ -64,7 +64,7 @@ def configurations(draw):
 def test_every_preset_round_trips(slug):
     config = CONFIG_PRESETS[slug]
     query = encode(config)
-    assert query == "v=1" if slug == DEFAULT_PRESET else query == f"v=1&preset={slug}"
+    assert query == "v=2" if slug == DEFAULT_PRESET else query == f"v=2&preset={slug}"
     decoded = decode(query)
     assert decoded.ok
     assert decoded.config == config
@@ -124,7 +124,7 @@ def test_canonical_details():
         choices={"ds_validity": "feat_lpa2"},
     )
     assert encode(config) == (
-        "v=1&preset=4k-52-lpa2&va=0x1234&ttbr1_el1=0xffff000000000000"
+        "v=2&va=0x1234&ttbr1_el1=0xffff000000000000"
         "&mem=0x1000:0xabc&mem=0x2000:0x1&c.ds_validity=feat_lpa2"
     )
 
@@ -135,30 +135,30 @@ def test_values_are_masked_to_their_widths():
         address=(1 << 64) + 5,
         memory={0x1007: 1 << 64 | 7},
     )
-    assert encode(config) == "v=1&va=0x5&mem=0x1000:0x7"
+    assert encode(config) == "v=2&va=0x5&mem=0x1000:0x7"
 
 
 @pytest.mark.parametrize(
     ("query", "param", "words"),
     [
-        ("v=1&tcr_el1=0x", "tcr_el1", "no digits after 0x (truncated?)"),
-        ("v=1&tcr_el1=", "tcr_el1", "empty value (truncated?)"),
-        ("v=1&mem=0x1000:", "mem", "descriptor value missing after '0x1000:' (truncated?)"),
-        ("v=1&mem=0x1000", "mem", "expected address:value (truncated?)"),
-        ("v=1&mem=:0x3", "mem", "address missing"),
-        ("v=1&mem=0x1004:0x3", "mem", "not 8-byte aligned"),
-        ("v=1&mem=0x1000:0x1_0000_0000_0000_0000", "mem", "wider than 64 bits"),
-        ("v=1&va=0xzz", "va", "is not a number"),
-        ("v=1&va=-1", "va", "negative"),
+        ("v=2&tcr_el1=0x", "tcr_el1", "no digits after 0x (truncated?)"),
+        ("v=2&tcr_el1=", "tcr_el1", "empty value (truncated?)"),
+        ("v=2&mem=0x1000:", "mem", "descriptor value missing after '0x1000:' (truncated?)"),
+        ("v=2&mem=0x1000", "mem", "expected address:value (truncated?)"),
+        ("v=2&mem=:0x3", "mem", "address missing"),
+        ("v=2&mem=0x1004:0x3", "mem", "not 8-byte aligned"),
+        ("v=2&mem=0x1000:0x1_0000_0000_0000_0000", "mem", "wider than 64 bits"),
+        ("v=2&va=0xzz", "va", "is not a number"),
+        ("v=2&va=-1", "va", "negative"),
         ("v=99", "v", "unknown link version"),
         ("v=one", "v", "unknown link version"),
         ("preset=4k-52-lpa2", "v", "no version given"),
-        ("v=1&preset=4k-99", "preset", "no such preset"),
-        ("v=1&regime=el3", "regime", "not a known translation regime"),
-        ("v=1&cpu=m1", "cpu", "not a known CPU preset"),
-        ("v=1&access=el3r", "access", "expected el0/el1/el2"),
-        ("v=1&c.ds_validity=maybe", "c.ds_validity", "expected one of"),
-        ("v=1&colour=red", "colour", "unknown parameter"),
+        ("v=2&preset=4k-99", "preset", "no such preset"),
+        ("v=2&regime=el3", "regime", "not a known translation regime"),
+        ("v=2&cpu=m1", "cpu", "not a known CPU preset"),
+        ("v=2&access=el3r", "access", "expected el0/el1/el2"),
+        ("v=2&c.ds_validity=maybe", "c.ds_validity", "expected one of"),
+        ("v=2&colour=red", "colour", "unknown parameter"),
     ],
 )
 def test_problems_say_what_was_dropped_and_why(query, param, words):
@@ -171,7 +171,7 @@ def test_problems_say_what_was_dropped_and_why(query, param, words):
 
 
 def test_what_can_be_read_is_kept():
-    decoded = decode("v=1&preset=4k-52-lpa2&va=0x1000&tcr_el1=0x&mem=0x2000:0x3&mem=0x3000:")
+    decoded = decode("v=2&preset=4k-52-lpa2&va=0x1000&tcr_el1=0x&mem=0x2000:0x3&mem=0x3000:")
     assert [p.param for p in decoded.problems] == ["tcr_el1", "mem"]
     preset = CONFIG_PRESETS["4k-52-lpa2"]
     assert decoded.config.slug == "4k-52-lpa2"
@@ -182,7 +182,7 @@ def test_what_can_be_read_is_kept():
 
 
 def test_too_many_memory_entries_are_reported():
-    params = [("v", "1")] + [("mem", f"{8 * i:#x}:0x1") for i in range(MAX_MEMORY_ENTRIES + 3)]
+    params = [("v", "2")] + [("mem", f"{8 * i:#x}:0x1") for i in range(MAX_MEMORY_ENTRIES + 3)]
     decoded = decode_params(params)
     assert len(decoded.config.memory) == MAX_MEMORY_ENTRIES
     assert "the last 3 dropped" in decoded.problems[-1].reason
@@ -211,18 +211,20 @@ def test_build_config_errors_are_one_line():
 
 
 def test_old_versions_go_through_the_migration_chain(monkeypatch):
-    """A future version 2 that renames ``va`` to ``ia``: version-1 links keep working."""
+    """A future version 3 that renames ``va`` to ``ia``: version-1 and version-2 links keep
+    working through every step of the chain."""
     import app.state as state
 
-    def v1_to_v2(params):
+    def v2_to_v3(params):
         return [("ia" if key == "va" else key, value) for key, value in params]
 
     def read_ia(params):
         return [("va" if key == "ia" else key, value) for key, value in params]
 
-    monkeypatch.setattr(state, "LINK_VERSION", 2)
-    monkeypatch.setitem(state.MIGRATIONS, 1, lambda params: read_ia(v1_to_v2(params)))
+    monkeypatch.setattr(state, "LINK_VERSION", 3)
+    monkeypatch.setitem(state.MIGRATIONS, 2, lambda params, problems: read_ia(v2_to_v3(params)))
     decoded = state.decode("v=1&preset=4k-52-lpa2&va=0x1000")
     assert decoded.ok and decoded.config.address == 0x1000
     assert state.decode("v=2&va=0x2000").config.address == 0x2000
-    assert "versions 1 to 2" in state.decode("v=3").problems[0].reason
+    assert state.decode("v=3&va=0x3000").config.address == 0x3000
+    assert "versions 1 to 3" in state.decode("v=4").problems[0].reason

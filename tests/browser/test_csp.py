@@ -46,7 +46,7 @@ def test_every_page_type_runs_without_csp_violations(server_url, csp_page):
     visit(page, f"{server_url}/")
     visit(page, f"{server_url}/?{query}")
     visit(page, f"{server_url}/?{encode(CONFIG_PRESETS['s1-48-over-s2-52'])}")
-    visit(page, f"{server_url}/?v=1&va=zz", 422)  # a link with problems
+    visit(page, f"{server_url}/?v=2&va=zz", 422)  # a link with problems
     visit(page, f"{server_url}/?" + urlencode({"from": query, "va": "zz"}), 422)  # bad edit
     for path in (
         "/tour",

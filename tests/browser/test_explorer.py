@@ -38,11 +38,14 @@ def test_load_preset_from_menu(page, server_url):
     page.goto(server_url)
     old = page.locator("#from").input_value()
     page.locator("#presets summary").click()
-    page.locator('button[name="load"][value="4k-52-lpa2"]').click()
+    # The explorer opens on the default preset (4KB LPA2, five levels); load the 48-bit one.
+    assert page.locator("h3", has_text="Stage 1, level -1").count() == 1
+    page.locator('button[name="load"][value="4k-48"]').click()
     state = wait_for_state(page, old)
-    assert "preset=4k-52-lpa2" in state
-    assert page.url.endswith("/?v=1&preset=4k-52-lpa2")
-    page.locator("h3", has_text="Stage 1, level -1").wait_for()
+    assert "preset=4k-48" in state
+    assert page.url.endswith("/?v=2&preset=4k-48")
+    page.locator("h3", has_text="Stage 1, level 0").wait_for()
+    assert page.locator("h3", has_text="Stage 1, level -1").count() == 0
     assert page.js_errors == []
 
 

@@ -1,4 +1,4 @@
-"""Freeze a link: ``python -m tests.links.freeze NAME 'v=1&preset=...'``.
+"""Freeze a link: ``python -m tests.links.freeze NAME 'v=2&preset=...'``.
 
 Writes ``fixtures/NAME.json`` from what the codec, the model and the text renderer produce
 today, and appends its hash to ``frozen.sha256``. Refuses to overwrite (see README.md).
@@ -37,6 +37,25 @@ def descriptor_addresses(result: WalkResult) -> list[str]:
     return out
 
 
+def descriptors(result: WalkResult) -> list[list[str]]:
+    """Every descriptor read, in walk order: [address, value]."""
+    out = []
+    for read in result.levels:
+        if read.s2 is not None:
+            out += [
+                [f"{r.desc_address:#x}", f"{r.raw:#x}"] for r in read.s2.levels if r.raw is not None
+            ]
+        if read.raw is not None:
+            out.append([f"{read.desc_address:#x}", f"{read.raw:#x}"])
+    if result.s2_final is not None:
+        out += [
+            [f"{r.desc_address:#x}", f"{r.raw:#x}"]
+            for r in result.s2_final.levels
+            if r.raw is not None
+        ]
+    return out
+
+
 def expectation(query: str, link: str) -> dict:
     decoded = decode(query)
     if decoded.problems:
@@ -54,6 +73,7 @@ def expectation(query: str, link: str) -> dict:
             "fsc": f"{fault.fsc:#04x}",
         },
         "descriptor_addresses": descriptor_addresses(result),
+        "descriptors": descriptors(result),
         "txt": render_text(decoded.config, result=result, link=link),
     }
 

@@ -120,7 +120,7 @@ def test_disallowed_action_raises():
     result = run(config)
     ref = find_read(result, result.levels[0].desc_address)
     with pytest.raises(ValueError, match="block"):
-        action_value(ref, "block", "max")
+        action_value(ref, "block", "max", result)
     with pytest.raises(ValueError):
         apply_action(config, result, 0x8, "invalid")
 

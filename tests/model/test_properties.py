@@ -3,7 +3,7 @@
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from model import LAYOUTS, Regime, SyntheticMemory, geometry, walk
+from model import LAYOUTS, Regime, geometry, tables_for, walk
 from model.arch.descriptors import address_mask, decode_address, encode_address
 
 from .helpers import HCR, tcr1, vtcr
@@ -98,8 +98,8 @@ def test_stage1_reads_at_most_levels(cfg, va, noise):
     r = walk(Regime.EL10, {"TCR_EL1": tcr, "TTBR0_EL1": 0x4000_0000}, noise, va, "el1r")
     p = r.params["s1"]
     assert r.descriptor_reads <= 4 - p.start_level
-    mem = SyntheticMemory(noise)
-    r2 = walk(Regime.EL10, {"TCR_EL1": tcr, "TTBR0_EL1": 0x4000_0000}, mem, va, "el1r")
+    regs = {"TCR_EL1": tcr, "TTBR0_EL1": 0x4000_0000}
+    r2 = walk(Regime.EL10, regs, tables_for(regs, memory=noise), va, "el1r")
     assert r2.descriptor_reads <= 4 - p.start_level
 
 
@@ -125,7 +125,7 @@ def test_two_stage_read_bound(cfg1, va, cfg2):
         "VTTBR_EL2": 0x20_0000,
         "HCR_EL2": HCR.encode(VM=1),
     }
-    r = walk(Regime.EL10_S12, regs, SyntheticMemory(), va, "el1r")
+    r = walk(Regime.EL10_S12, regs, tables_for(regs), va, "el1r")
     n1 = 4 - r.params["s1"].start_level
     n2 = 4 - r.params["s2"].start_level
     assert r.descriptor_reads <= (n1 + 1) * (n2 + 1) - 1

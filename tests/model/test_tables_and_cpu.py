@@ -119,9 +119,9 @@ def test_every_field_has_help_and_descriptors_cover_64_bits():
 
 def test_walk_result_is_json_serialisable():
     regs = {"TCR_EL1": tcr1(T0SZ=12, DS=1, IPS=6)}
-    from model import SyntheticMemory
+    from model import tables_for
 
-    r = walk(Regime.EL10, regs, SyntheticMemory(), 0x000F_0000_1234_5000, "el0r", choices=Choices())
+    r = walk(Regime.EL10, regs, tables_for(regs), 0x000F_0000_1234_5000, "el0r", choices=Choices())
     d = json.loads(json.dumps(r.to_dict()))
     assert d["output_address"] == r.output_address and d["fault"] is None
     assert len(d["levels"]) == 5 and d["levels"][0]["synthetic"] is True

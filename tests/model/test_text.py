@@ -12,7 +12,7 @@ from model.explore.configs import CONFIG_PRESETS, run
 from model.explore.text import WIDTH, render_text
 
 SHORT = "https://lpa2.example.org/s/R2XxuxQ"
-LONG = "https://lpa2.example.org/?v=1&preset=4k-52-lpa2&" + "&".join(
+LONG = "https://lpa2.example.org/?v=2&preset=4k-52-lpa2&" + "&".join(
     f"mem={0x1000 + 8 * i:#x}:0x3" for i in range(12)
 )
 
@@ -22,7 +22,8 @@ def five_level_two_stage():
     stage1 = CONFIG_PRESETS["4k-52-lpa2"]
     stage2 = CONFIG_PRESETS["s2-l-1-sl2"]
     regs = {name: stage2.registers[name] for name in ("VTCR_EL2", "VTTBR_EL2", "HCR_EL2")}
-    return replace(stage1.with_registers(**regs), slug="4k-52-lpa2", regime="el10_s12")
+    two_stage = replace(stage1.with_registers(**regs), slug="4k-52-lpa2", regime="el10_s12")
+    return two_stage.refilled()
 
 
 CASES = {**CONFIG_PRESETS, "two-stage-5x5": five_level_two_stage()}

@@ -218,8 +218,8 @@ def test_at_host_e2h_tge(op, el):
     assert res.regime == "el20" and res.access.el == el and res.s2_final is None
 
 
-def test_two_stage_read_count_bound_with_synthetic_memory():
-    from model import SyntheticMemory
+def test_two_stage_read_count_bound_with_background_tables():
+    from model import tables_for
 
     regs = {
         "TCR_EL1": tcr1(T0SZ=12, DS=1, IPS=6),
@@ -228,7 +228,7 @@ def test_two_stage_read_count_bound_with_synthetic_memory():
         "VTTBR_EL2": 0x4000_0000,
         "TTBR0_EL1": 0x1000,
     }
-    r = walk(Regime.EL10_S12, regs, SyntheticMemory(), 0x000F_1234_5678_9ABC, "el1r")
+    r = walk(Regime.EL10_S12, regs, tables_for(regs), 0x000F_1234_5678_9ABC, "el1r")
     assert r.fault is None, r.fault
     assert r.descriptor_reads == (5 + 1) * (5 + 1) - 1
     assert all(lv.synthetic for lv in r.levels)

@@ -121,7 +121,7 @@ raw_queries = st.one_of(
     st.lists(
         st.sampled_from(
             [
-                b"v=1",
+                b"v=2",
                 b"mem",
                 b"mem=",
                 b"from",

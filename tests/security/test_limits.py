@@ -15,7 +15,7 @@ from app.linkstore import MAX_QUERY_LENGTH
 from app.main import create_app
 from app.security import MAX_BODY_BYTES, MAX_QUERY_BYTES, MAX_QUERY_PARAMS
 from app.state import MAX_MEMORY_ENTRIES, REGISTER_PARAMS
-from model import CPU_PRESETS, Choices, SyntheticMemory, walk
+from model import CPU_PRESETS, Choices, tables_for, walk
 from model.explore.configs import CONFIG_PRESETS, run
 from tests.security.asgi import call
 
@@ -32,25 +32,25 @@ def data_dir(tmp_path_factory):
 
 
 def test_query_string_length():
-    query = b"v=1&va=0x" + b"0" * MAX_QUERY_BYTES
+    query = b"v=2&va=0x" + b"0" * MAX_QUERY_BYTES
     for path in ("/", "/walk.txt", "/walk.json", "/compare", "/s/abcdefg"):
         answer = call(APP, "GET", path, query=query)
         assert answer.status == 413, path
         assert f"longer than {MAX_QUERY_BYTES} bytes" in answer.text
-    ok = call(APP, "GET", "/walk.txt", query=b"v=1&va=0x" + b"0" * (MAX_QUERY_BYTES - 20))
+    ok = call(APP, "GET", "/walk.txt", query=b"v=2&va=0x" + b"0" * (MAX_QUERY_BYTES - 20))
     assert ok.status == 200
 
 
 def test_query_parameter_count():
     for path in ("/", "/walk.txt", "/walk.json", "/decode"):
-        answer = call(APP, "GET", path, query=b"&".join([b"v=1"] * (MAX_QUERY_PARAMS + 1)))
+        answer = call(APP, "GET", path, query=b"&".join([b"v=2"] * (MAX_QUERY_PARAMS + 1)))
         assert answer.status == 422, path
         assert f"More than {MAX_QUERY_PARAMS} query parameters" in answer.text
-    assert call(APP, "GET", "/walk.txt", query=b"&".join([b"v=1"] * MAX_QUERY_PARAMS)).status == 200
+    assert call(APP, "GET", "/walk.txt", query=b"&".join([b"v=2"] * MAX_QUERY_PARAMS)).status == 200
 
 
 def test_body_size_declared_and_chunked():
-    body = urlencode({"query": "v=1&" + "x" * MAX_BODY_BYTES}).encode()
+    body = urlencode({"query": "v=2&" + "x" * MAX_BODY_BYTES}).encode()
     for chunks in (1, 16):
         for path, headers in (("/s", FORM), ("/api/walk", JSON)):
             answer = call(APP, "POST", path, headers=headers, body=body, chunks=chunks)
@@ -61,7 +61,7 @@ def test_body_size_declared_and_chunked():
 
 
 def test_short_link_query_length():
-    query = "v=1&preset=4k-52-lpa2&" + "x=1&" * (MAX_QUERY_LENGTH // 4)
+    query = "v=2&preset=4k-52-lpa2&" + "x=1&" * (MAX_QUERY_LENGTH // 4)
     answer = call(APP, "POST", "/s", headers=FORM, body=urlencode({"query": query}).encode())
     assert answer.status == 422
     assert "query" in json.loads(answer.text)["detail"][0]["loc"]
@@ -80,7 +80,7 @@ def test_memory_entries():
     # a link carries at most MAX_QUERY_PARAMS parameters; the short-link form reads the link
     # from its body, where the memory bound is the one that applies
     mem = "&".join(f"mem={0x1000 + 8 * i:#x}:0x0" for i in range(MAX_MEMORY_ENTRIES + 1))
-    answer = call(APP, "POST", "/s", headers=FORM, body=urlencode({"query": "v=1&" + mem}).encode())
+    answer = call(APP, "POST", "/s", headers=FORM, body=urlencode({"query": "v=2&" + mem}).encode())
     assert answer.status == 400
     assert f"more than {MAX_MEMORY_ENTRIES} memory entries" in answer.text
 
@@ -133,7 +133,7 @@ def test_walk_reads_at_most_its_levels(inputs, data, cpu):
     first = walk(
         regime,
         registers,
-        SyntheticMemory(base.memory),
+        tables_for(base.tables_origin.registers, memory=base.memory),
         address,
         access,
         cpu=CPU_PRESETS[cpu],
@@ -145,7 +145,7 @@ def test_walk_reads_at_most_its_levels(inputs, data, cpu):
     result = walk(
         regime,
         registers,
-        SyntheticMemory(memory),
+        tables_for(base.tables_origin.registers, memory=memory),
         address,
         access,
         cpu=CPU_PRESETS[cpu],

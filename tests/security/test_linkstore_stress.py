@@ -23,7 +23,7 @@ THREADS = 16
 
 
 def queries(n: int, offset: int = 0) -> list[str]:
-    return [canonical(f"v=1&preset=4k-52-lpa2&va={0x1000 * (i + offset):#x}") for i in range(n)]
+    return [canonical(f"v=2&preset=4k-52-lpa2&va={0x1000 * (i + offset):#x}") for i in range(n)]
 
 
 def rows(db: Path) -> list[tuple[str, str]]:
@@ -178,8 +178,8 @@ def test_workers_opening_a_new_store_together(tmp_path):
 
         def put(n: int, stores=stores, start=start) -> str:
             start.wait()
-            return stores[n].put(f"v=1&va={n:#x}")
+            return stores[n].put(f"v=2&va={n:#x}")
 
         with ThreadPoolExecutor(THREADS) as pool:
             ids = list(pool.map(put, range(THREADS)))
-        assert [stores[0].get(i) for i in ids] == [f"v=1&va={n:#x}" for n in range(THREADS)]
+        assert [stores[0].get(i) for i in ids] == [f"v=2&va={n:#x}" for n in range(THREADS)]

@@ -175,7 +175,7 @@ def test_compare_a_and_b(payload):
 
 @pytest.mark.parametrize("payload", PAYLOADS)
 def test_short_link_form(payload):
-    for query in (payload, f"v=1&preset={quote(payload)}", f"v=1&mem={quote(payload)}"):
+    for query in (payload, f"v=2&preset={quote(payload)}", f"v=2&mem={quote(payload)}"):
         body = urlencode({"query": query}).encode()
         for htmx in ([], [(b"hx-request", b"true")]):
             headers = [(b"content-type", b"application/x-www-form-urlencoded"), *htmx]
