@@ -159,13 +159,3 @@ def _read_settings(env: os._Environ | dict) -> Settings:
         ),
         rate_pages=parse_rate(env.get("LPA2_RATE_PAGES") or DEFAULT_RATE_PAGES, "LPA2_RATE_PAGES"),
     )
-
-
-def public_base(request_base_url: str | None = None) -> str:
-    """The base URL links are printed with: LPA2_PUBLIC_URL, else the request's own."""
-    configured = get_settings().public_url
-    if configured:
-        return configured
-    if request_base_url:
-        return str(request_base_url).rstrip("/")
-    return "http://127.0.0.1:8000"

@@ -145,7 +145,7 @@ def test_every_anchor_used_by_the_pages_exists(client):
 
 
 def test_glossify_links_and_escapes():
-    from app.routes.onboarding import glossary_link, glossify
+    from app.templating import glossary_link, glossify
 
     html = str(glossify("<b> DS=1 puts OA[51:50] in bits [9:8]"))
     assert html.startswith("&lt;b&gt;")
