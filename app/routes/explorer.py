@@ -152,7 +152,7 @@ def explorer(request: Request) -> Response:
     if outcome.link_problems and outcome.ok:
         # ``from`` is the server's own canonical link: one it cannot read was altered. Show the
         # edited state with what was dropped, instead of redirecting past the problem.
-        view = state_view(state_of(outcome.config), _base_url(request))
+        view = state_view(state_of(outcome.config))
         view = {**view, "link_problems": [str(p) for p in outcome.link_problems]}
         return _page(request, view, 422)
     if not outcome.ok:
