@@ -321,7 +321,7 @@ class SQLiteLinkStore:
             except OSError as error:
                 failure = StoreUnavailable(_os_reason(error), str(error))
             except sqlite3.Error as error:
-                failure = StoreUnavailable(_sqlite_reason(error), str(error))
+                failure = StoreUnavailable(self._reason(error), str(error))
         if failure is not None:
             if conn is not None:
                 conn.close()
@@ -371,6 +371,16 @@ class SQLiteLinkStore:
         assert last is not None
         raise StoreUnavailable(_sqlite_reason(last), str(last))
 
+    def _reason(self, error: sqlite3.Error) -> str:
+        """The reason for an error while writing: SQLite reports a disk that filled up while
+        it grew its -shm or -wal file as an I/O error, so the free space decides."""
+        reason = _sqlite_reason(error)
+        if reason not in (DAMAGED, BUSY, DISK_FULL):
+            free = _free_bytes(self.path.parent)
+            if free is not None and free < MIN_FREE_BYTES:
+                return DISK_FULL
+        return reason
+
     def _drop_connection(self) -> None:
         self._set_connection(None, writable=False)
 
@@ -384,9 +394,9 @@ class SQLiteLinkStore:
                 link_id = self._insert(conn, query)
             except sqlite3.Error as error:
                 _rollback(conn)
-                failure = StoreUnavailable(_sqlite_reason(error), str(error))
+                failure = StoreUnavailable(self._reason(error), str(error))
                 self._last_write_failure = (time.monotonic(), failure)
-                if failure.reason != BUSY:
+                if failure.reason not in (BUSY, DISK_FULL):
                     self._drop_connection()  # e.g. made read-only under us: open again
                 logger.warning(
                     "short link not stored in %s: %s (%s)", self.path, failure.reason, error

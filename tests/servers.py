@@ -4,6 +4,7 @@ signals."""
 from __future__ import annotations
 
 import os
+import pwd
 import signal
 import socket
 import subprocess
@@ -84,10 +85,12 @@ def start_server(
     env: dict[str, str] | None = None,
     log: Path | None = None,
     user: str | None = None,
+    make_data_dir: bool = True,
 ) -> Server:
     """The production server (``python -m app.server``, one worker unless ``extra`` says
     ``--workers N``) on loopback; ``env`` adds to (or, with None values, removes from) this
-    process's environment; ``user`` runs it as another user (as root)."""
+    process's environment; ``user`` runs it as another user, with that user's group only (as
+    root); ``make_data_dir=False`` leaves the data directory as it is (tests of broken ones)."""
     port = port or free_port()
     environment = dict(os.environ, LPA2_DATA_DIR=str(data_dir))
     environment.setdefault("LPA2_RATE_LIMITS", "off")  # the tests and benchmarks are one client
@@ -97,17 +100,22 @@ def start_server(
             environment.pop(name, None)
         else:
             environment[name] = value
-    if user is None:
+    if make_data_dir:
         Path(data_dir).mkdir(parents=True, exist_ok=True)
+    # util-linux's setpriv switches user and group and drops root's other groups
+    as_user = []
+    if user is not None:
+        entry = pwd.getpwnam(user)
+        as_user = ["setpriv", f"--reuid={entry.pw_uid}", f"--regid={entry.pw_gid}",
+                   "--clear-groups"]  # fmt: skip
     log = log or Path(data_dir) / f"server-{port}.log"
     process = subprocess.Popen(
-        [sys.executable, "-m", "app.server", "--host", "127.0.0.1", "--port", str(port),
+        [*as_user, sys.executable, "-m", "app.server", "--host", "127.0.0.1", "--port", str(port),
          "--workers", "1", "--log-level", "warning", "--no-access-log", *extra],
         cwd=ROOT,
         env=environment,
         stdout=subprocess.DEVNULL,
         stderr=log.open("ab"),
-        user=user,
     )  # fmt: skip
     server = Server(process, port, Path(data_dir))
     deadline = time.monotonic() + 30
