@@ -80,13 +80,16 @@ SECURITY_HEADERS = [
 IMMUTABLE = (b"cache-control", b"public, max-age=31536000, immutable")
 
 
-async def _reject(send: Send, status: int, message: str) -> None:
+async def _reject(send: Send, status: int, message: str, close: bool = False) -> None:
+    """A short plain-text answer; ``close``: and the connection (a body left unread)."""
     body = message.encode()
     headers = [
         (b"content-type", b"text/plain; charset=utf-8"),
         (b"content-length", str(len(body)).encode()),
         *SECURITY_HEADERS,
     ]
+    if close:
+        headers.append((b"connection", b"close"))
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
 
@@ -187,7 +190,7 @@ class HardeningMiddleware:
             if refused:
                 if message["type"] == "http.response.start" and not response_started:
                     response_started = True
-                    await _reject(send, *refused[0])
+                    await _reject(send, *refused[0], close=True)
                 return
             if message["type"] == "http.response.start":
                 response_started = True
@@ -209,7 +212,7 @@ class HardeningMiddleware:
         except Exception:
             if refused:
                 if not response_started:
-                    await _reject(send, *refused[0])
+                    await _reject(send, *refused[0], close=True)
                 return
             logger.exception("unhandled error in %s %s", scope.get("method"), path)
             if response_started:

@@ -162,7 +162,7 @@ def make_short_link(request: Request, query: str = Form(..., max_length=16_384))
         message = "No short link made: " + problems_message(decoded.problems)
         return _not_stored(request, 400, canonical, message)
     limiter = limits_of(request.app).short_links
-    wait = limiter.take(client_key(request.scope)) if limiter else 0.0
+    wait = limiter.take(client_key(request.scope)) if limiter is not None else 0.0
     if wait:
         seconds = max(1, round(wait + 0.5))
         message = (
