@@ -26,7 +26,7 @@ from model.explore.actions import (
     register_layout,
 )
 from model.explore.configs import CONFIG_PRESETS, Configuration
-from model.teach.linux import _s2_levels, linux_view
+from model.teach.linux import linux_view, view_key
 
 MASK64 = (1 << 64) - 1
 
@@ -1006,28 +1006,13 @@ def summary_view(config: Configuration, result: WalkResult) -> dict:
 _LINUX: LRU[tuple, dict] = LRU(256)
 
 
-def _linux_params_key(p) -> tuple | None:
-    # What model.linux reads of a stage's parameters (``_stage1_facts``, ``_stage2_facts``).
-    if p is None:
-        return None
-    return (p.granule_kb, p.iasize, p.start_level, p.oa_bits, p.ds, p.concatenated_tables)
-
-
-def cached_linux_view(config: Configuration, result: WalkResult) -> dict:
-    """``model.linux.linux_view``, remembered by what it reads: the regime, the parameters of
-    each stage and the stage-2 leaf (a bit click rarely changes any of them). The dict is
-    shared between views and must not be modified."""
-    s2_leaf = None
-    if result.params.get("s2") is not None:
-        s2_leaf = tuple((lr.level, lr.kind) for lr in _s2_levels(result))
-    key = (
-        config.regime,
-        _linux_params_key(result.params.get("s1")),
-        _linux_params_key(result.params.get("s2")),
-        result.s2_final is not None,
-        s2_leaf,
-    )
-    return _LINUX.get_or_make(key, lambda: linux_view(config, result))
+def cached_linux_view(config: Configuration, result: WalkResult, kernel: str | None = None) -> dict:
+    """``model.teach.linux.linux_view``, remembered by what it reads (``view_key``: the regime,
+    the CPU, each stage's parameters, the stage-2 leaf, the fault code and the release); a bit
+    click rarely changes any of them. The dict is shared between views and must not be
+    modified."""
+    key = view_key(config, result, kernel)
+    return _LINUX.get_or_make(key, lambda: linux_view(config, result, kernel))
 
 
 def explorer_view(

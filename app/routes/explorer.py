@@ -21,7 +21,7 @@ from app.fragment import render_fragment
 from app.links import Links, page_path
 from app.state import decode_params
 from app.templating import field_help_html, templates
-from app.views import card_slots, card_view, explorer_view
+from app.views import cached_linux_view, card_slots, card_view, explorer_view
 from app.walks import State, query_of, state_of
 from model.explore.actions import all_reads
 
@@ -143,7 +143,10 @@ def explorer(request: Request) -> Response:
     htmx = request.headers.get("HX-Request") == "true"
     if not is_edit(pairs):
         decoded = decode_params(pairs)
-        view = state_view(state_of(decoded.config))
+        state = state_of(decoded.config)
+        view = state_view(state)
+        if decoded.kernel:  # the Linux panel for another release (kernel=, not in the link)
+            view = {**view, "linux": cached_linux_view(state.config, state.result, decoded.kernel)}
         if decoded.problems:
             view = {**view, "link_problems": [str(p) for p in decoded.problems]}
         return _page(request, view, 422 if decoded.problems else 200)

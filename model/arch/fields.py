@@ -499,7 +499,20 @@ VTCR_EL2 = _layout(
     "VTCR_EL2",
     "Virtualization Translation Control Register",
     [
-        _txsz("T0SZ", 5, 0, "IPA (stage 2)"),
+        _f(
+            "T0SZ",
+            5,
+            0,
+            "Size offset of the IPA (stage 2) region",
+            "The IPA space is 64 - T0SZ bits wide. The smallest legal value comes from the PA "
+            "range (AArch64.S2MinTxSZ): 12 (52 bits) needs PAMax = 52 and, with 4KB/16KB, "
+            "DS=1 (with 64KB, FEAT_LPA); otherwise 16. The start level does not follow from "
+            "T0SZ: SL0 (and SL2) choose it, and T0SZ must fit it, the first table being up to "
+            "16 concatenated tables. Maximum 39, or 48 (47 for 64KB) with FEAT_TTST.",
+            lpa2="12..15 for a 49..52-bit IPA; with 4KB it can start at level 0 (SL0=0b10, "
+            "16 concatenated tables) or at level -1 (SL2=1).",
+            kind="number",
+        ),
         _f(
             "SL0",
             7,

@@ -16,6 +16,9 @@ from model.arch import geometry as geo
 from model.arch.faults import fsc_name
 from model.arch.fields import LAYOUTS, Field, Layout, descriptor_layout
 
+from .kernel_facts import VERSIONS, fact
+from .linux import fsc_statements
+
 MASK64 = (1 << 64) - 1
 
 # The ESR_ELx fields above the ISS (the model's LAYOUTS hold the two abort ISS layouts).
@@ -282,6 +285,8 @@ def decode(target: Target, value: int) -> Decoding:
             if value & 1
             else "Bit 0 (F) is 0: the translation succeeded."
         )
+        if value & 1:
+            d.notes += _linux_fsc_notes(lay.get(value, "FST"))
         return d
     if key == "ESR_ELx":
         d = Decoding(key, value, ["ESR_ELx"], ESR_TOP.title, _rows(ESR_TOP, value, "ESR"))
@@ -295,11 +300,28 @@ def decode(target: Target, value: int) -> Decoding:
         else:
             lay = LAYOUTS[iss_name]
             d.layouts.append(iss_name)
-            d.rows += _rows(lay, ESR_TOP.get(value, "ISS"), "ISS")
+            iss = ESR_TOP.get(value, "ISS")
+            d.rows += _rows(lay, iss, "ISS")
             d.notes.append(f"EC {ec:#04x}: ISS decoded as {lay.title}.")
+            fsc = next(lay.get(iss, f.name) for f in lay.fields if f.name in _FSC_FIELDS)
+            d.notes += _linux_fsc_notes(fsc)
         return d
     lay = LAYOUTS[key]
     return Decoding(key, value, [key], lay.title or kind.title, _rows(lay, value))
+
+
+def _linux_fsc_notes(fsc: int) -> list[str]:
+    """What Linux's esr.h says about this code, for every release range it differs in."""
+    notes: list[str] = []
+    seen: set[str] = set()
+    for v in VERSIONS:
+        for st in fsc_statements(fsc, v.tag):
+            if st.fact in seen:
+                continue
+            seen.add(st.fact)
+            f = fact(st.fact)
+            notes.append(f"Linux {f.range_text}: {st.text} ({f.file}, {f.function}, {f.commit})")
+    return notes
 
 
 def layouts_for(target: Target, value: int = 0) -> list[Layout]:
