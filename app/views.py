@@ -12,14 +12,13 @@ from markupsafe import Markup
 
 from app.cache import LRU
 from app.state import encode
-from model import CHOICE_HELP, CPU_PRESETS, Choices, Regime
+from model import CHOICE_HELP, CPU_PRESETS, Choices, CombinedAttributes, Regime
 from model.arch.fields import Layout
 from model.arch.geometry import FINAL_LEVEL
 from model.arch.walker import StageWalk, WalkResult
 from model.explore.actions import (
     ReadRef,
     address_segments,
-    all_reads,
     display_layout,
     quick_actions,
     regime_registers,
@@ -469,9 +468,8 @@ def address_view(config: Configuration, result: WalkResult) -> dict | None:
         from dataclasses import replace
 
         params = replace(params, input_address=result.input_address)
-    leaf = result.attrs.get("leaf_level")
-    if result.regime == Regime.EL10_S12.value:
-        leaf = result.attrs.get("stage1", {}).get("leaf_level", leaf)
+    attrs = result.attrs.stage1 if isinstance(result.attrs, CombinedAttributes) else result.attrs
+    leaf = getattr(attrs, "leaf_level", None)
     if leaf is not None and result.levels and result.levels[-1].kind != "block":
         leaf = None
     address = result.input_address
@@ -540,21 +538,7 @@ def render_strip(name: str, address: int, segments: list[dict]) -> Markup:
 
 
 def params_rows(p) -> list[tuple[str, str]]:
-    rows = [
-        ("Granule", f"{p.granule_kb}KB — {p.granule_why}"),
-        ("DS", p.ds_why),
-        ("Input size", f"{p.iasize} bits ({p.txsz_field}={p.txsz_raw})"),
-        ("Start level", f"{p.start_level}"),
-        ("Output size", f"{p.oa_bits} bits ({p.ps_field}={p.ps_raw:#05b})"),
-        (
-            "Start table",
-            f"{p.start_table_entries} entries, {p.start_table_align}-byte aligned"
-            + (f", {p.concatenated_tables} concatenated" if p.concatenated_tables > 1 else ""),
-        ),
-        ("Table base", f"{hexv(p.table_base)} from {p.table_base_origin}"),
-        ("Descriptor format", p.desc_variant),
-    ]
-    return rows
+    return [(f.name, f"{f.text} — {f.why}" if f.why else f.text) for f in p.facts()]
 
 
 def card_view(
@@ -777,31 +761,14 @@ def oa_view(result: WalkResult) -> dict | None:
     if result.output_address is None:
         return None
     oa = result.output_address
-    final = result.s2_final
-    s2_spans = set()
-    if final is not None:
-        s2_spans = {(s.oa_hi, s.oa_lo) for s in final.oa_sources if s.source == "desc"}
-    two_stage = final is not None
-    input_name = "IPA" if result.regime == Regime.STAGE2.value else "VA"
     segments = []
     for src in result.oa_sources:
         width = src.oa_hi - src.oa_lo + 1
         value = (oa >> src.oa_lo) & ((1 << width) - 1)
-        if src.source == "desc":
-            stage = ""
-            if two_stage:
-                stage = "S2 " if (src.oa_hi, src.oa_lo) in s2_spans else "S1 "
-            elif result.regime == Regime.STAGE2.value:
-                stage = "S2 "
-            origin = f"{stage}L{src.level} desc{bit_range(src.src_hi, src.src_lo)}"
-        elif src.source == "ia":
-            origin = f"{input_name}{bit_range(src.src_hi, src.src_lo)}"
-        else:
-            origin = f"{src.source}{bit_range(src.src_hi, src.src_lo)}"
         segments.append(
             {
                 "range": bit_range(src.oa_hi, src.oa_lo),
-                "origin": origin,
+                "origin": result.source_label(src),
                 "source": src.source,
                 "value": hexv(value),
                 "bits": [(b, (oa >> b) & 1) for b in range(src.oa_hi, src.oa_lo - 1, -1)],
@@ -929,15 +896,15 @@ def walk_view(config: Configuration, result: WalkResult, errors: dict, typed: di
     input_name = "IPA" if result.regime == Regime.STAGE2.value else "VA"
     main, final = [], []
     layouts: dict[str, Layout] = {}
-    for ref in all_reads(result):
-        if ref.where != "nested-s2" and ref.read.raw is not None:
+    for ref in result.reads():
+        if ref.role != "nested-s2" and ref.read.raw is not None:
             layout = display_layout(ref.read, ref.params)
             layouts.setdefault(layout.name, layout)
-        if ref.where == "main":
+        if ref.role == "main":
             main.append(_shared_card_view(ref, config, errors, typed, input_name))
-        elif ref.where == "final-s2":
+        elif ref.role == "final-s2":
             final.append(_shared_card_view(ref, config, errors, typed, "IPA"))
-    attrs = result.attrs
+    attrs = result.attrs.to_dict() if result.attrs is not None else {}
     fault = fault_view_of(result.fault) if result.fault else None
     address = address_view(config, result)
     oa = oa_view(result)
@@ -957,7 +924,7 @@ def walk_view(config: Configuration, result: WalkResult, errors: dict, typed: di
             for key, title in (("stage1", "Stage 1"), ("stage2", "Stage 2"))
             if isinstance(attrs.get(key), dict)
         ],
-        "perms": perms_tables(result.perms),
+        "perms": perms_tables(result.perms.to_dict() if result.perms is not None else {}),
         "fault": fault,
         "par": f"{result.par:#018x}",
         "esr_iss": f"{result.esr_iss:#09x}" if result.esr_iss is not None else "",

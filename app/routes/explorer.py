@@ -23,7 +23,6 @@ from app.state import decode_params
 from app.templating import field_help_html, templates
 from app.views import cached_linux_view, card_slots, card_view, explorer_view
 from app.walks import State, query_of, state_of
-from model.explore.actions import all_reads
 
 router = APIRouter()
 
@@ -178,8 +177,8 @@ def explorer(request: Request) -> Response:
         input_name = "IPA" if before.regime == "stage2" else "VA"
         cards = [
             card_view(ref, before, errors, outcome.typed, input_name)
-            for ref in all_reads(result)
-            if ref.where != "nested-s2" and f"m.{ref.read.desc_address or 0:#x}" in errors
+            for ref in result.reads(nested=False)
+            if f"m.{ref.read.desc_address or 0:#x}" in errors
         ]
         return _fragment(request, view, regions, 422, {}, cards)
 

@@ -14,7 +14,7 @@ from app.state import decode as decode_query
 from app.state import encode, parse_number
 from app.templating import templates
 from model.arch.walker import WalkResult
-from model.explore.compare import compare, flip_ds, main_levels, other_granule
+from model.explore.compare import compare, flip_ds, other_granule
 from model.explore.configs import Configuration, run
 from model.teach import decode as dec
 from model.teach import glossary, kernel_facts, matrix, reference, tour
@@ -47,7 +47,7 @@ def walk_summary(
     names = {n["level"]: n["name"] for n in linux["levels"]}
     rows = []
     s1_stage = 1 if "s1" in result.params else 2
-    for lr in main_levels(result):
+    for lr in (ref.read for ref in result.reads(nested=False)):
         name = "VA" if lr.stage == 1 and config.regime != "stage2" else "IPA"
         if lr.stage == 2 and s1_stage == 1:
             name = "IPA"
@@ -69,15 +69,8 @@ def walk_summary(
     fault = result.fault
     params = []
     for key, p in result.params.items():
-        params.append(
-            {
-                "stage": key,
-                "text": f"{p.granule_kb}KB, {p.iasize}-bit input, start level {p.start_level}, "
-                f"{p.start_table_entries}-entry start table"
-                + (f" ({p.concatenated_tables} concatenated)" if p.concatenated_tables > 1 else "")
-                + f", DS={int(p.ds)}, format {p.desc_variant}, {p.oa_bits}-bit output",
-            }
-        )
+        facts = (f for f in p.facts() if f.key != "table_base")
+        params.append({"stage": key, "text": ", ".join(f"{f.name} {f.text}" for f in facts)})
     return {
         "rows": rows,
         "params": params,

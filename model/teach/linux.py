@@ -403,9 +403,7 @@ class _Leaf:
 
 
 def _s2_levels(result: WalkResult):
-    if result.s2_final is not None:
-        return result.s2_final.levels
-    return [lr for lr in result.levels if lr.stage == 2]
+    return [ref.read for ref in result.reads(nested=False) if ref.read.stage == 2]
 
 
 def _s2_leaf(result: WalkResult) -> _Leaf:

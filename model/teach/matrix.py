@@ -19,6 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from functools import cache
 from itertools import product
+from typing import Any
 
 from model.arch.fields import HCR_EL2, TCR_EL1, TCR_EL2, TCR_EL2_E2H, VTCR_EL2
 from model.arch.walker import Regime
@@ -141,7 +142,7 @@ def _config(r: RegimeSetup, cpu: str, title: str) -> Configuration:
 
 def _registers(r: RegimeSetup, cpu: str, title: str) -> Configuration:
     base = CONFIG_PRESETS["4k-48"]
-    common = dict(title=title, cpu=cpu)
+    common: dict[str, Any] = dict(title=title, cpu=cpu)
     if r.key == "host-s1":
         kernel_va = ((1 << 64) - (1 << r.input_bits)) | (SAMPLE & ((1 << r.input_bits) - 1))
         if r.e2h:
