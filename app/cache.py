@@ -9,7 +9,7 @@ Rules every cache here keeps:
 * bounded in entries and in bytes (the least recently used entry goes first): ``POLICY`` gives
   the entries, ``BYTES`` the bytes and how an entry's size is counted (an upper bound of what
   the entry holds, checked by tests/security/test_memory.py; a cache ``BYTES`` does not name
-  gets ``DEFAULT_BYTES`` and its entries are measured);
+  gets ``DEFAULT_BYTES``: its entries are sampled and each counted as twice the largest);
 * keyed by values derived from the canonical state or from the model's own tables, never by
   request headers (``Host``, ``HX-*``...) or other client-chosen text that is not part of a
   state: a client can make any number of distinct headers, and none of them changes what a
@@ -105,8 +105,29 @@ def deep_size(*objects: object) -> int:
 
 
 def measured(key: object, value: object) -> int:
-    """The default: measure the entry (a walk of what it holds; for caches that are not hot)."""
+    """Measure the entry (a walk of what it holds; for caches that are filled rarely)."""
     return deep_size(key, value)
+
+
+class Sampled:
+    """The default sizer, one per cache: text is counted exactly; anything else as twice the
+    largest entry measured so far, measuring the first ``FIRST`` entries and one in ``EVERY``
+    after that (a walk of a view costs more than building it, and a click fills several)."""
+
+    FIRST = 4
+    EVERY = 128
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.largest = 0
+
+    def __call__(self, key: object, value: object) -> int:
+        if isinstance(value, str):
+            return text(key, value)
+        self.count += 1
+        if self.count <= self.FIRST or self.count % self.EVERY == 0:
+            self.largest = max(self.largest, deep_size(key, value))
+        return 2 * self.largest
 
 
 def text(key: object, value: object) -> int:
@@ -138,13 +159,14 @@ def per_query(fixed: int, per_character: int) -> Sizer:
 
 class Budget(NamedTuple):
     bytes: int
-    sizer: Sizer
+    sizer: Sizer | type[Sampled]  # Sampled: a sizer of its own for each cache
 
 
 MB = 1 << 20
 # name: (bound in bytes, how an entry is counted). A state holds its walk and its view (the
 # largest, a two-stage walk with 35 reads, measures about 0.5 MB with everything its view
-# shares with the other caches); the rest are small. Together at most about 110 MB.
+# shares with the other caches); the entries of the others are a few kilobytes. Measured
+# entries count what they share with other caches too, so the bounds overestimate.
 BYTES: dict[str, Budget] = {
     "states": Budget(64 * MB, per_query(600_000, 16)),
     "link_queries": Budget(8 * MB, per_query(8_000, 16)),
@@ -153,11 +175,15 @@ BYTES: dict[str, Budget] = {
     "field_help_html": Budget(4 * MB, measured),  # one entry per layout: rare, measured
     "escaped": Budget(2 * MB, text),
 }
-DEFAULT_BYTES = Budget(8 * MB, measured)
+DEFAULT_BYTES = Budget(16 * MB, Sampled)
 
 
 def budget(name: str) -> Budget:
     return BYTES.get(name, DEFAULT_BYTES)
+
+
+def _sizer(budget: Budget) -> Sizer:
+    return budget.sizer() if isinstance(budget.sizer, type) else budget.sizer
 
 
 class LRU(Generic[K, V]):
@@ -176,7 +202,7 @@ class LRU(Generic[K, V]):
         self.size = size
         default = budget(name)
         self.max_bytes = default.bytes if max_bytes is None else max_bytes
-        self.sizer = sizer or default.sizer
+        self.sizer: Sizer = sizer or _sizer(default)
         self.bytes = 0
         self._data: OrderedDict[K, V] = OrderedDict()
         self._sizes: dict[K, int] = {}
@@ -242,10 +268,11 @@ class _Memo:
         self.function = function
         self.name = name
         self.max_bytes = budget(name).bytes
+        self.sizer = _sizer(budget(name))
         self.bytes = 0
 
     def counted(self, key: object, value: object) -> None:
-        self.bytes += budget(self.name).sizer(key, value)
+        self.bytes += self.sizer(key, value)
         if self.bytes > self.max_bytes:
             self.clear()
 

@@ -186,3 +186,17 @@ def test_every_named_cache_has_a_byte_bound(filled_caches):
         assert entry.bytes <= entry.max_bytes, name
     total = sum(cache.budget(name).bytes for name in cache.POLICY)
     assert total <= 512 * cache.MB, total
+
+
+def test_default_sizer_samples_and_counts_twice_the_largest():
+    sizer = cache.Sampled()
+    assert sizer("k", "x" * 1000) == cache.text("k", "x" * 1000)  # text: exact
+    small = {"a": list(range(10))}
+    big = {"a": list(range(1000))}
+    counted = [sizer(n, small) for n in range(cache.Sampled.FIRST)]
+    assert counted[-1] == 2 * max(cache.deep_size(n, small) for n in range(cache.Sampled.FIRST))
+    assert sizer(99, big) == counted[-1]  # not sampled: counted as the largest seen so far
+    while sizer.count % cache.Sampled.EVERY:
+        sizer(0, big)
+    assert sizer.largest >= cache.deep_size(0, big)  # a sampled big entry raises the count
+    assert sizer(1, small) >= 2 * cache.deep_size(0, big)
