@@ -24,7 +24,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
 
 from app.errors import SafeJSONResponse
-from app.state import encode, explorer_url
+from app.links import page_path
+from app.state import encode
 from model.explore.configs import CONFIG_PRESETS, DEFAULT_PRESET, REGISTER_NAMES, Configuration
 from model.explore.image import ImageNeeded, MemoryImage, open_image, register
 
@@ -95,7 +96,7 @@ class _StartAtTheImage(BaseHTTPMiddleware):
         start = request.url.path == "/" and not request.url.query
         if served is not None and start and request.method in ("GET", "HEAD"):
             query = encode(served.start_config())
-            return RedirectResponse(explorer_url("", query), status_code=303)
+            return RedirectResponse(page_path(query), status_code=303)
         return await call_next(request)
 
 

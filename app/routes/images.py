@@ -18,7 +18,8 @@ from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse,
 from app.cache import LRU
 from app.errors import SafeJSONResponse
 from app.images import served_image
-from app.state import decode_params, encode, explorer_url, problems_message
+from app.links import page_path, ptdump_path
+from app.state import decode_params, encode, problems_message
 from app.templating import templates
 from model.explore.configs import Configuration, state_memory
 from model.explore.ptdump import FaultRange, Listing, MappingRange, list_mappings
@@ -74,7 +75,7 @@ def _listing(config: Configuration, query: str) -> Listing:
 
 
 def _walk_link(config: Configuration, address: int) -> str:
-    return explorer_url("", encode(replace(config, address=address)))
+    return page_path(encode(replace(config, address=address)))
 
 
 def _row(config: Configuration, item: MappingRange | FaultRange) -> dict:
@@ -120,7 +121,7 @@ def _row(config: Configuration, item: MappingRange | FaultRange) -> dict:
 def ptdump_page(request: Request, page: int = Query(0, ge=0, le=1_000_000)) -> Response:
     served = served_image()
     if served is not None and not request.url.query:  # the start state's mappings
-        return RedirectResponse(f"/ptdump?{encode(served.start_config())}", status_code=303)
+        return RedirectResponse(ptdump_path(encode(served.start_config())), status_code=303)
     try:
         config, query, problems = _state(request)
     except _NoImage as error:
@@ -149,7 +150,9 @@ def ptdump_page(request: Request, page: int = Query(0, ge=0, le=1_000_000)) -> R
         page=page,
         pages=pages,
         query=query,
-        walk_link=explorer_url("", query),
+        walk_link=page_path(query),
+        txt_link=ptdump_path(query, ".txt"),
+        json_link=ptdump_path(query, ".json"),
         formats=FORMATS,
         stage2=root_header(listing.stage2, "stage2") if listing.stage2 is not None else None,
     )
