@@ -20,7 +20,7 @@ import os
 from dataclasses import dataclass, replace
 
 from fastapi import FastAPI, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
 
 from app.errors import SafeJSONResponse
@@ -113,6 +113,8 @@ async def _image_needed(request: Request, exc: Exception) -> Response:
         f"This link walks the memory image with sha256 {exc.sha256}. {here} Open it where that "
         f"image is served: lpa2-explorer serve --image FILE."
     )
+    if request.url.path.endswith(".txt"):
+        return PlainTextResponse(message + "\n", status_code=404)
     if "text/html" in request.headers.get("accept", ""):
         from app.templating import templates  # the templates name the served image: no cycle
 

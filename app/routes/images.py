@@ -34,11 +34,6 @@ from model.explore.ptdump_text import (
 )
 
 router = APIRouter()
-_RESPONSES: dict[int | str, dict] = {
-    400: {"description": "The link reads no memory image"},
-    404: {"description": "The link reads a memory image this server does not have"},
-    422: {"description": "Parts of the link were dropped (listed)"},
-}
 
 PAGE_ROWS = 1000
 _LISTINGS: LRU[str, Listing] = LRU(2)  # a listing of a million leaves is ~150 MB
@@ -159,7 +154,7 @@ def ptdump_page(request: Request, page: int = Query(0, ge=0, le=1_000_000)) -> R
     return HTMLResponse(html, status_code=422 if problems else 200)
 
 
-@router.get("/ptdump.txt", response_class=PlainTextResponse, tags=["images"], responses=_RESPONSES)
+@router.get("/ptdump.txt", response_class=PlainTextResponse, tags=["images"])
 def ptdump_txt(request: Request) -> PlainTextResponse:
     """Every mapping of the state's regime, one line a range (as ``lpa2-explorer ptdump``)."""
     try:
@@ -170,7 +165,7 @@ def ptdump_txt(request: Request) -> PlainTextResponse:
     return PlainTextResponse(text, status_code=422 if problems else 200)
 
 
-@router.get("/ptdump.json", tags=["images"], responses=_RESPONSES)
+@router.get("/ptdump.json", tags=["images"])
 def ptdump_json(request: Request) -> SafeJSONResponse:
     """Every mapping of the state's regime as JSON (as ``lpa2-explorer ptdump --json``)."""
     try:

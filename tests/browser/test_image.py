@@ -50,6 +50,8 @@ def test_listing_to_walk(page, image_server):
     rows.nth(1).locator("a").click()
     page.wait_for_url("**/?v=2**")
     assert "va=0xf123456789000" in page.url and "image=" in page.url
-    assert "Output address 0xc000012345000" in page.locator("#walk").inner_text()
+    walk = page.locator("#walk").inner_text()
+    assert "Output address 0xc000012345000" in walk
+    assert "from the memory image" in walk and "synthetic" not in walk
     screenshot(page, "ptdump-walk")
     assert page.js_errors == []

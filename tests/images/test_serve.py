@@ -63,6 +63,7 @@ def test_start_page_is_the_image_with_its_registers(served):
     page = client.get(f"/?{query}")
     assert page.status_code == 200
     assert "guest.elf" in page.text and sha in page.text  # every page names the image
+    assert f'href="/ptdump?{query}"'.replace("&", "&amp;") in page.text  # its mappings
     assert sha in client.get("/glossary").text
     walk = client.get(f"/walk.json?{query}&va=0xf123456789abc").json()
     reads = walk["walk"]["levels"]
