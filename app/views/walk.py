@@ -1,0 +1,611 @@
+"""The walk as view models: the input address by role, one card per descriptor read, the
+output address by source, attributes, permissions, the fault, warnings and field help."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+
+from app.cache import lru
+from app.views.common import (
+    BitGrid,
+    FieldHelp,
+    bit_range,
+    help_prefix,
+    hexv,
+    layout_help,
+    remembered_hash,
+    slug_id,
+)
+from model import CHOICE_HELP, Regime
+from model.arch.fields import Layout
+from model.arch.geometry import FINAL_LEVEL
+from model.arch.walker import StageWalk, WalkResult
+from model.explore.actions import (
+    ReadRef,
+    address_segments,
+    all_reads,
+    display_layout,
+    quick_actions,
+)
+from model.explore.configs import Configuration
+
+CHOICE_TITLES = {
+    "txsz_out_of_range": "TxSZ out of range",
+    "unimplemented_granule": "Unimplemented granule",
+    "setup_fault_level": "Set-up fault level",
+    "ds_validity": "When DS takes effect",
+    "high_oa_bits": "High OA bits with a small PS",
+}
+
+# Levels -1 to 3: one walk (stage 1, or stage 2 alone) reads at most five descriptors, so the
+# page keeps five card slots and an edit that adds or removes levels swaps slots one by one.
+MAIN_SLOTS = FINAL_LEVEL + 2
+
+
+# -- the input address --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class AddressSegment:
+    """Input-address bits ``[hi:lo]`` and what they do in the walk."""
+
+    role: str
+    label: str
+    hi: int
+    lo: int
+    value: int
+    note: str
+
+    @property
+    def range(self) -> str:
+        return bit_range(self.hi, self.lo)
+
+
+@remembered_hash
+@dataclass(frozen=True, slots=True)
+class AddressView:
+    name: str  # "VA" or "IPA"
+    address: int
+    segments: tuple[AddressSegment, ...]
+    params: tuple[tuple[str, str], ...]  # the walk parameters, labelled
+    _hash: int | None = field(default=None, init=False, repr=False, compare=False)
+
+
+_addresses = lru("address_views")
+
+
+def address_view(result: WalkResult) -> AddressView | None:
+    params = result.params.get("s1") or result.params.get("s2")
+    if params is None:
+        return None
+    if result.regime == Regime.STAGE2.value:
+        params = replace(params, input_address=result.input_address)
+    leaf = result.attrs.get("leaf_level")
+    if result.regime == Regime.EL10_S12.value:
+        leaf = result.attrs.get("stage1", {}).get("leaf_level", leaf)
+    if leaf is not None and result.levels and result.levels[-1].kind != "block":
+        leaf = None
+    address = result.input_address
+    name = "IPA" if result.regime == Regime.STAGE2.value else "VA"
+    layout = tuple(
+        (seg.role, seg.label, seg.hi, seg.lo, seg.note) for seg in address_segments(params, leaf)
+    )
+    rows = params_rows(params)
+    # Shared between states: a click that leaves the input address and the walk's geometry
+    # alone gets the same object (so the walk head compares equal by identity).
+    return _addresses.get_or_make(
+        (name, address, layout, rows),
+        lambda: AddressView(
+            name,
+            address,
+            tuple(
+                AddressSegment(
+                    role, label, hi, lo, (address >> lo) & ((1 << (hi - lo + 1)) - 1), note
+                )
+                for role, label, hi, lo, note in layout
+            ),
+            rows,
+        ),
+    )
+
+
+def params_rows(p) -> tuple[tuple[str, str], ...]:
+    return (
+        ("Granule", f"{p.granule_kb}KB — {p.granule_why}"),
+        ("DS", p.ds_why),
+        ("Input size", f"{p.iasize} bits ({p.txsz_field}={p.txsz_raw})"),
+        ("Start level", f"{p.start_level}"),
+        ("Output size", f"{p.oa_bits} bits ({p.ps_field}={p.ps_raw:#05b})"),
+        (
+            "Start table",
+            f"{p.start_table_entries} entries, {p.start_table_align}-byte aligned"
+            + (f", {p.concatenated_tables} concatenated" if p.concatenated_tables > 1 else ""),
+        ),
+        ("Table base", f"{hexv(p.table_base)} from {p.table_base_origin}"),
+        ("Descriptor format", p.desc_variant),
+    )
+
+
+# -- cards ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class FaultView:
+    kind: str
+    level: int | None
+    stage: int
+    s1ptw: bool
+    fsc: str
+    fsc_bin: str
+    fsc_name: str
+    message: str
+    fix: str
+    rule: str
+
+
+@dataclass(frozen=True, slots=True)
+class NestedRow:
+    level: int
+    index_range: str
+    index: str
+    desc_address: str
+    raw: str
+    kind: str
+    synthetic: bool
+
+
+@dataclass(frozen=True, slots=True)
+class NestedWalk:
+    """The stage-2 walk that translated a stage-1 table address."""
+
+    input: str
+    rows: tuple[NestedRow, ...]
+    output: str
+    fault: FaultView | None
+
+
+@dataclass(frozen=True, slots=True)
+class QuickActionView:
+    value: str  # <address>:<action>
+    label: str
+    allowed: bool
+    why: str
+
+
+@dataclass(frozen=True, slots=True)
+class DecodedFields:
+    """A descriptor's decoded-fields table: its layout (a ``LAYOUTS`` name) and value."""
+
+    layout: str
+    value: int
+
+
+@remembered_hash
+@dataclass(frozen=True, slots=True)
+class CardView:
+    """One descriptor read: where the descriptor is, its value and editor, what it gives."""
+
+    id: str
+    stage: int
+    level: int
+    kind: str
+    synthetic: bool
+    changed: bool
+    table_base: str
+    origin: str
+    index_range: str
+    index_hex: str
+    index: int
+    input_name: str
+    desc_address: str
+    desc_ipa: str
+    raw: str
+    hex_name: str  # m.<address>; empty when nothing was read
+    hex_id: str
+    hex_text: str
+    error: str
+    layout_title: str
+    help_ref: str
+    grid: BitGrid | None
+    decoded: DecodedFields | None
+    next_address: str
+    output_address: str
+    table_attrs: str
+    nested: NestedWalk | None
+    actions: tuple[QuickActionView, ...]
+    _hash: int | None = field(default=None, init=False, repr=False, compare=False)
+
+
+def card_view(
+    ref: ReadRef, config: Configuration, errors: Mapping, typed: Mapping, input_name: str
+) -> CardView:
+    read, params = ref.read, ref.params
+    raw = read.raw
+    addr = read.desc_address
+    key = f"m.{hexv(addr)}" if addr is not None else ""
+    layout = display_layout(read, params) if raw is not None else None
+    actions: tuple[QuickActionView, ...] = ()
+    if raw is not None and addr is not None:
+        actions = tuple(
+            QuickActionView(f"{hexv(addr)}:{a.name}", a.label, a.allowed, a.reason)
+            for a in quick_actions(read, params, config.cpu)
+        )
+    grid = decoded = None
+    if layout is not None:
+        label = f"Level {read.level} descriptor bits"
+        grid = BitGrid(layout.name, raw, key, help_prefix(layout), label, "desc")
+        # What the walker decoded: nothing when it did not decode the descriptor.
+        decoded = DecodedFields(layout.name, raw) if read.fields else None
+    return CardView(
+        id=f"card-{read.stage}-{read.level}-{hexv(addr) if addr is not None else 'none'}",
+        stage=read.stage,
+        level=read.level,
+        kind=read.kind,
+        synthetic=read.synthetic,
+        changed=raw is not None and not read.synthetic,
+        table_base=hexv(read.table_base),
+        origin=read.table_base_origin,
+        index_range=bit_range(read.index_hi, read.index_lo),
+        index_hex=hexv(read.index),
+        index=read.index,
+        input_name=input_name,
+        desc_address=hexv(addr),
+        desc_ipa=hexv(read.desc_ipa) if read.desc_ipa is not None else "",
+        raw=hexv(raw),
+        hex_name=key,
+        hex_id=f"m-{read.stage}-{hexv(addr)}",
+        hex_text=typed.get(key, hexv(raw)),
+        error=errors.get(key, ""),
+        layout_title=layout.title if layout else "",
+        help_ref=f"help-{slug_id(layout.name)}" if layout is not None else "",
+        grid=grid,
+        decoded=decoded,
+        next_address=hexv(read.next_address) if read.next_address is not None else "",
+        output_address=hexv(read.output_address) if read.output_address is not None else "",
+        table_attrs=table_attrs_text(read.attributes),
+        nested=None if read.s2 is None else nested_walk(read.s2),
+        actions=actions,
+    )
+
+
+_card_views = lru("card_views")
+
+
+def _nested_key(sw: StageWalk) -> tuple:
+    """What ``nested_walk`` shows of the stage-2 walk that translated a table address."""
+    f = sw.fault
+    return (
+        sw.params.input_address if sw.params else None,
+        sw.output_address,
+        tuple(
+            (r.level, r.index_hi, r.index_lo, r.index, r.desc_address, r.raw, r.kind, r.synthetic)
+            for r in sw.levels
+        ),
+        None
+        if f is None
+        else (f.kind, f.level, f.stage, f.s1ptw, f.fsc, f.fsc_name, f.message, f.fix, f.rule),
+    )
+
+
+def card_key(ref: ReadRef, cpu: str, input_name: str) -> tuple | None:
+    """Everything ``card_view`` reads: the read's own results (and what its nested stage-2
+    walk shows), the parameters ``display_layout`` and ``quick_actions`` look at (format,
+    granule, DS) and the CPU (which block levels it allows). ``None``: not shareable."""
+    r, p = ref.read, ref.params
+    nested = None if r.s2 is None else _nested_key(r.s2)
+    key = (
+        r.stage, r.level, r.table_base, r.table_base_origin, r.index_hi, r.index_lo, r.index,
+        r.desc_address, r.desc_ipa, r.raw, r.kind, r.layout, bool(r.fields), r.next_address,
+        r.output_address, r.synthetic, tuple(r.attributes.items()),
+        p.desc_variant, p.granule_kb, p.ds, cpu, input_name, nested,
+    )  # fmt: skip
+    try:
+        hash(key)
+    except TypeError:
+        return None
+    return key
+
+
+def shared_card_view(
+    ref: ReadRef, config: Configuration, errors: Mapping, typed: Mapping, input_name: str
+) -> CardView:
+    """``card_view``, shared between states that read the same descriptor the same way: a
+    click rebuilds only the cards it changed, and unchanged cards stay the same object (so
+    comparing views is cheap). Never for a view with errors or typed values, whose cards show
+    them."""
+    key = None if errors or typed else card_key(ref, config.cpu, input_name)
+    if key is None:
+        return card_view(ref, config, errors, typed, input_name)
+    return _card_views.get_or_make(key, lambda: card_view(ref, config, {}, {}, input_name))
+
+
+def table_attrs_text(attributes: Mapping) -> str:
+    """A stage-1 table descriptor's hierarchical attributes, e.g. "APTable=0b00, PXNTable=0,
+    UXNTable=0, NSTable=0 (applied: HPD=0)"."""
+    if not attributes:
+        return ""
+    parts = []
+    for name, value in attributes.items():
+        if name == "applied":
+            continue
+        parts.append(f"{name}={value:#04b}" if name == "APTable" else f"{name}={value}")
+    applied = attributes.get("applied")
+    note = " (applied: HPD=0)" if applied else " (ignored: HPD=1)"
+    return ", ".join(parts) + note
+
+
+def nested_walk(sw: StageWalk) -> NestedWalk:
+    return NestedWalk(
+        input=hexv(sw.params.input_address) if sw.params else "—",
+        rows=tuple(
+            NestedRow(
+                r.level,
+                bit_range(r.index_hi, r.index_lo),
+                hexv(r.index),
+                hexv(r.desc_address),
+                hexv(r.raw),
+                r.kind,
+                r.synthetic,
+            )
+            for r in sw.levels
+        ),
+        output=hexv(sw.output_address),
+        fault=fault_view(sw.fault) if sw.fault else None,
+    )
+
+
+def fault_view(fault) -> FaultView:
+    return FaultView(
+        kind=fault.kind.value.replace("_", " "),
+        level=fault.level,
+        stage=fault.stage,
+        s1ptw=fault.s1ptw,
+        fsc=f"{fault.fsc:#04x}",
+        fsc_bin=f"{fault.fsc:#08b}",
+        fsc_name=fault.fsc_name,
+        message=fault.message,
+        fix=fault.fix,
+        rule=fault.rule,
+    )
+
+
+def card_slots(cards: tuple[CardView, ...]) -> int:
+    """How many ``slot-main-N`` list items the walk has (empty ones are hidden)."""
+    return max(MAIN_SLOTS, len(cards))
+
+
+# -- the output ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class OutputSegment:
+    """Output-address bits ``[hi:lo]`` and where they came from."""
+
+    hi: int
+    lo: int
+    origin: str
+    source: str  # "desc" | "ia" | "ttbr"
+    value: int
+    moved: bool  # descriptor bits that sit elsewhere in the descriptor (DS=1: OA[51:50])
+
+    @property
+    def range(self) -> str:
+        return bit_range(self.hi, self.lo)
+
+
+@dataclass(frozen=True, slots=True)
+class OutputView:
+    address: int
+    segments: tuple[OutputSegment, ...]
+
+
+def output_view(result: WalkResult) -> OutputView | None:
+    if result.output_address is None:
+        return None
+    oa = result.output_address
+    final = result.s2_final
+    s2_spans = set()
+    if final is not None:
+        s2_spans = {(s.oa_hi, s.oa_lo) for s in final.oa_sources if s.source == "desc"}
+    two_stage = final is not None
+    input_name = "IPA" if result.regime == Regime.STAGE2.value else "VA"
+    segments = []
+    for src in result.oa_sources:
+        width = src.oa_hi - src.oa_lo + 1
+        if src.source == "desc":
+            stage = ""
+            if two_stage:
+                stage = "S2 " if (src.oa_hi, src.oa_lo) in s2_spans else "S1 "
+            elif result.regime == Regime.STAGE2.value:
+                stage = "S2 "
+            origin = f"{stage}L{src.level} desc{bit_range(src.src_hi, src.src_lo)}"
+        elif src.source == "ia":
+            origin = f"{input_name}{bit_range(src.src_hi, src.src_lo)}"
+        else:
+            origin = f"{src.source}{bit_range(src.src_hi, src.src_lo)}"
+        segments.append(
+            OutputSegment(
+                src.oa_hi,
+                src.oa_lo,
+                origin,
+                src.source,
+                (oa >> src.oa_lo) & ((1 << width) - 1),
+                src.source == "desc" and src.src_lo != src.oa_lo,
+            )
+        )
+    return OutputView(oa, tuple(segments))
+
+
+def size_text(size: int) -> str:
+    for unit, shift in (("TB", 40), ("GB", 30), ("MB", 20), ("KB", 10)):
+        if size >= 1 << shift and not size & ((1 << shift) - 1):
+            return f"{size >> shift}{unit}"
+    return f"{size} bytes"
+
+
+def _origin_text(origin: str) -> str:
+    if origin.endswith(" (DS=1)"):
+        return f"from {origin[: -len(' (DS=1)')]} because DS=1"
+    if origin.startswith("descriptor"):
+        return f"from the leaf {origin} (DS=0)"
+    return f"from {origin}"
+
+
+def _flag(value) -> str:
+    return "1" if value else "0"
+
+
+def attrs_rows(attrs: Mapping) -> tuple[tuple[str, str], ...]:
+    """The output attributes as labelled sentences (never Python values)."""
+    rows: list[tuple[str, str]] = []
+    if "memory_type" in attrs:
+        text = attrs["memory_type"]
+        if "mair" in attrs:
+            text += f"; {attrs['mair']}.Attr{attrs['attr_index']} = {attrs['attr']:#04x}"
+            text += f" (AttrIndx={attrs['attr_index']})"
+        elif "memattr" in attrs:
+            text += f"; MemAttr={attrs['memattr']:#06b} (as a MAIR byte {attrs['attr']:#04x})"
+        elif "attr" in attrs:
+            text += f" (combined attribute {attrs['attr']:#04x})"
+        rows.append(("Memory type", text))
+    if "sh" in attrs:
+        rows.append(
+            (
+                "Shareability",
+                f"{attrs['sh_name']} ({attrs['sh']:#04b}), {_origin_text(attrs['sh_origin'])}",
+            )
+        )
+    if "leaf_level" in attrs:
+        size = attrs.get("block_size")
+        text = f"level {attrs['leaf_level']} {attrs.get('leaf_kind', 'leaf')}"
+        if size:
+            text += f" mapping {size_text(size)} ({size:#x} bytes)"
+        rows.append(("Mapping", text))
+    if "af" in attrs:
+        rows.append(("Access flag", f"AF={_flag(attrs['af'])}"))
+    if "ng" in attrs:
+        rows.append(
+            ("Global", "nG=1: not global (tagged with the ASID)" if attrs["ng"] else "nG=0: global")
+        )
+    if "contiguous" in attrs:
+        rows.append(
+            (
+                "Contiguous",
+                "Contiguous=1: part of a contiguous run" if attrs["contiguous"] else "Contiguous=0",
+            )
+        )
+    if "dbm" in attrs:
+        rows.append(("Dirty bit modifier", f"DBM={_flag(attrs['dbm'])}"))
+    if "gp" in attrs:
+        rows.append(("Guarded page", f"GP={_flag(attrs['gp'])}"))
+    for key in ("fwb", "combine_note"):
+        if key in attrs:
+            rows.append(("Not modelled" if key == "fwb" else "Combination", str(attrs[key])))
+    return tuple(rows)
+
+
+@dataclass(frozen=True, slots=True)
+class PermTable:
+    """Who may read, write and execute, per exception level, and why."""
+
+    title: str
+    rows: tuple[tuple[str, tuple[tuple[str, bool], ...]], ...]
+    notes: tuple[str, ...]
+
+
+def perm_tables(perms: Mapping) -> tuple[PermTable, ...]:
+    if not perms:
+        return ()
+    if "stage1" in perms:
+        return (_perm_table("Stage 1", perms["stage1"]), _perm_table("Stage 2", perms["stage2"]))
+    return (_perm_table("", perms),)
+
+
+def _perm_table(title: str, perms: Mapping) -> PermTable:
+    rows = tuple(
+        (key, (("read", value["read"]), ("write", value["write"]), ("execute", value["exec"])))
+        for key, value in perms.items()
+        if key.startswith("EL") and isinstance(value, dict)
+    )
+    notes = (*perms.get("why", []), *(v for k, v in perms.items() if k == "pan"))
+    return PermTable(title, rows, tuple(notes))
+
+
+# -- the whole walk ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class WalkView:
+    ok: bool
+    fault: FaultView | None
+    address: AddressView | None
+    cards: tuple[CardView, ...]
+    final_cards: tuple[CardView, ...]
+    ipa: str
+    final_fault: FaultView | None
+    output: OutputView | None
+    attrs: tuple[tuple[str, str], ...]
+    attrs_stages: tuple[tuple[str, tuple[tuple[str, str], ...]], ...]
+    perms: tuple[PermTable, ...]
+    par: str
+    esr_iss: str
+    warnings: tuple[tuple[str, str], ...]  # (code, message)
+    choices_used: tuple[tuple[str, str, str], ...]  # (title, value, help)
+    reads: int
+    help: tuple[FieldHelp, ...]  # one per descriptor format shown
+
+    @property
+    def fault_registers(self) -> tuple[str, str] | None:
+        """PAR_EL1 and ESR ISS as the fault shows them (None without a fault)."""
+        return None if self.fault is None else (self.par, self.esr_iss)
+
+    @property
+    def has_final(self) -> bool:
+        """Does a two-stage walk show the stage-2 walk of its output IPA?"""
+        return bool(self.final_cards or self.final_fault)
+
+
+def walk_view(
+    config: Configuration, result: WalkResult, errors: Mapping, typed: Mapping
+) -> WalkView:
+    input_name = "IPA" if result.regime == Regime.STAGE2.value else "VA"
+    main, final = [], []
+    layouts: dict[str, Layout] = {}
+    for ref in all_reads(result):
+        if ref.where != "nested-s2" and ref.read.raw is not None:
+            layout = display_layout(ref.read, ref.params)
+            layouts.setdefault(layout.name, layout)
+        if ref.where == "main":
+            main.append(shared_card_view(ref, config, errors, typed, input_name))
+        elif ref.where == "final-s2":
+            final.append(shared_card_view(ref, config, errors, typed, "IPA"))
+    attrs = result.attrs
+    return WalkView(
+        ok=result.fault is None,
+        fault=fault_view(result.fault) if result.fault else None,
+        address=address_view(result),
+        cards=tuple(main),
+        final_cards=tuple(final),
+        ipa=hexv(result.ipa) if result.ipa is not None else "",
+        final_fault=fault_view(result.s2_final.fault)
+        if result.s2_final is not None and result.s2_final.fault
+        else None,
+        output=output_view(result),
+        attrs=attrs_rows(attrs),
+        attrs_stages=tuple(
+            (title, attrs_rows(attrs[key]))
+            for key, title in (("stage1", "Stage 1"), ("stage2", "Stage 2"))
+            if isinstance(attrs.get(key), dict)
+        ),
+        perms=perm_tables(result.perms),
+        par=f"{result.par:#018x}",
+        esr_iss=f"{result.esr_iss:#09x}" if result.esr_iss is not None else "",
+        warnings=tuple((w.code, w.message) for w in result.warnings),
+        choices_used=tuple(
+            (CHOICE_TITLES.get(k, k), v.replace("_", " "), CHOICE_HELP.get(k, {}).get(v, ""))
+            for k, v in result.choices_used.items()
+        ),
+        reads=result.descriptor_reads,
+        help=tuple(layout_help(layout) for layout in layouts.values()),
+    )
