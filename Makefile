@@ -20,6 +20,7 @@ test: setup-test system-deps lint
 lint: setup-test
 	$(BIN)/ruff format --check .
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 
 setup: $(VENV)/.runtime $(HTMX_FILE)
 

@@ -66,6 +66,7 @@ POLICY: dict[str, Policy] = {
     "rows_html": Policy(1024, "layout name and descriptor value"),
     "card_html": Policy(1024, "a card view"),
     "register_html": Policy(512, "a register view"),
+    "linux_html": Policy(128, "what the Linux panel shows (``model.teach.linux.view_key``)"),
     "field_help_html": Policy(512, "a field-help view, its title and id", tables=True),
     "escaped": Policy(8192, "a text of the model's (field names, meanings)", tables=True),
     "slugs": Policy(4096, "a name made into an HTML id", tables=True),

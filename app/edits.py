@@ -30,7 +30,7 @@ from app.walks import decode_cached, run_cached
 from model import CPU_PRESETS, Regime
 from model.arch.fields import Layout
 from model.arch.walker import WalkResult
-from model.explore.actions import ReadRef, all_reads, apply_action, register_layout, sync_regime
+from model.explore.actions import ReadRef, apply_action, register_layout, sync_regime
 from model.explore.configs import CONFIG_PRESETS, Configuration
 
 ACCESS_VALUES = tuple(f"el{el}{kind}" for el in (0, 1, 2) for kind in "rwx")
@@ -48,6 +48,7 @@ class EditOutcome:
     typed: dict[str, str] = field(default_factory=dict)
     link_problems: list[Problem] = field(default_factory=list)
     loaded: bool = False
+    kernel: str | None = None  # the release the page's Linux panel describes (kept)
 
     @property
     def ok(self) -> bool:
@@ -78,7 +79,9 @@ def apply_form(pairs: Iterable[tuple[str, str]]) -> EditOutcome:
     decoded = decode_cached(form.get("from", ""))
     before = decoded.config
     before_result = run_cached(before)
-    out = EditOutcome(before, before_result, before, link_problems=decoded.problems)
+    out = EditOutcome(
+        before, before_result, before, link_problems=decoded.problems, kernel=decoded.kernel
+    )
 
     slug = form.get("load")
     if slug:
@@ -282,7 +285,7 @@ def apply_form(pairs: Iterable[tuple[str, str]]) -> EditOutcome:
 def _reads_by_address(result: WalkResult) -> dict[int, ReadRef]:
     """``find_read`` for every address at once: the last read of each descriptor address."""
     out: dict[int, ReadRef] = {}
-    for ref in all_reads(result):
+    for ref in result.reads():
         if ref.read.desc_address is not None and ref.read.raw is not None:
             out[ref.read.desc_address] = ref
     return out

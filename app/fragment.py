@@ -44,6 +44,7 @@ class Regions:
     final_head: bool = False
     final_slots: set[int] = field(default_factory=set)
     linux: bool = False
+    linux_releases: bool = False  # the Linux panel's links to this state's page per release
 
     @classmethod
     def everything(cls) -> Regions:
@@ -65,8 +66,9 @@ def changed_regions(old: ExplorerView, new: ExplorerView, everything: bool = Fal
     regions = Regions(
         presets=old.presets != new.presets,
         choices=old.choices != new.choices,
-        linux=old.linux != new.linux,
+        linux=old.linux_key != new.linux_key,
     )
+    regions.linux_releases = not regions.linux and old.query != new.query
     if old.setup != new.setup:
         # An address bit click: the set-up bar differs only in its address box.
         if _only_address_changed(old.setup, new.setup):
@@ -165,5 +167,7 @@ def render_fragment(
             out.append(walk.walk_help(w, True))
         out.extend(walk.card(c, True) for c in cards)
     if regions.linux:
-        out.append(page.linux_region(view.linux, True))
+        out.append(page.linux_region(view, True))
+    elif regions.linux_releases:
+        out.append(page.linux_releases(view, True))
     return "\n".join(out)

@@ -43,6 +43,12 @@ def page_path(query: str) -> str:
     return f"/?{query}" if query else "/"
 
 
+def with_kernel(query: str, kernel: str | None) -> str:
+    """A state's link query with the kernel release its Linux panel describes (``kernel=``:
+    not part of the walk, so not of the canonical query, but kept from edit to edit)."""
+    return f"{query}&kernel={kernel}" if kernel else query
+
+
 def txt_path(query: str) -> str:
     return f"/walk.txt?{query}"
 

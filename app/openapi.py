@@ -21,6 +21,7 @@ from fastapi.routing import APIRoute
 from app.state import CHOICE_PARAMS, LINK_VERSION, REGISTER_PARAMS, _choice_values
 from model import CPU_PRESETS, Regime
 from model.explore.configs import CONFIG_PRESETS
+from model.teach.kernel_facts import VERSIONS as KERNEL_VERSIONS
 
 MEM_ITEM = "^[0-9a-fA-FxXbB_]+:[0-9a-fA-FxXbB_]+$"
 HEX = "^\\s*(0[xX][0-9a-fA-F_]+|0[bB][01_]+|[0-9_]+)\\s*$"
@@ -83,6 +84,13 @@ def link_parameters() -> list[dict]:
         params.append(
             _query(param, {"type": "string", "enum": list(_choice_values(name))}, f"Choice {name}")
         )
+    params.append(
+        _query(
+            "kernel",
+            {"type": "string", "enum": [v.tag for v in KERNEL_VERSIONS]},
+            "Kernel release the Linux panel describes (not part of the walk)",
+        )
+    )
     return params
 
 
@@ -190,7 +198,21 @@ ROUTE_DOCS: dict[tuple[str, str], dict[str, Any]] = {
         "responses": {
             "200": {"description": "Step n of the tour", "content": HTML},
             "404": {"description": "No such step", "content": HTML},
-            "422": {"description": "n is not a number", "content": JSON_ERROR},
+            "422": {
+                "description": "n is not a number (JSON), or an unknown kernel release (the "
+                "step for current mainline, with the reason)",
+                "content": {**JSON_ERROR, **HTML},
+            },
+        },
+    },
+    ("GET", "/matrix"): {
+        "responses": {
+            "200": {"description": "The matrix for a kernel release", "content": HTML},
+            "422": {
+                "description": "Unknown kernel release: the matrix for current mainline, with "
+                "the reason",
+                "content": HTML,
+            },
         },
     },
     ("GET", "/decode"): {

@@ -37,6 +37,7 @@ from app.links import Links
 from model import CPU_PRESETS, Choices, Regime
 from model.explore.background import TablesOrigin
 from model.explore.configs import CONFIG_PRESETS, DEFAULT_PRESET, REGISTER_NAMES, Configuration
+from model.teach.kernel_facts import version as kernel_version
 
 LINK_VERSION = 2
 MASK64 = (1 << 64) - 1
@@ -71,6 +72,9 @@ class Problem:
 class Decoded:
     config: Configuration
     problems: list[Problem] = field(default_factory=list)
+    # ``kernel``: the release the Linux panel describes. Not part of the walk, so not in the
+    # canonical link; an explorer link may add it (model.teach.kernel_facts reads it).
+    kernel: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -311,10 +315,18 @@ def decode_params(params: Iterable[tuple[str, str]]) -> Decoded:
                 problems.append(Problem(param, value, f"expected one of {allowed}"))
     changes["choices"] = replace(config.choices, **choice_changes)
 
+    kernel = None
+    if "kernel" in last:
+        value = last.pop("kernel")
+        try:
+            kernel = kernel_version(value).tag
+        except ValueError as error:
+            problems.append(Problem("kernel", value, str(error)))
+
     for key, value in last.items():
         if key:
             problems.append(Problem(key, value, "unknown parameter, ignored"))
-    return Decoded(replace(config, **changes), problems)
+    return Decoded(replace(config, **changes), problems, kernel)
 
 
 def parse_memory_item(item: str) -> tuple[int, int]:

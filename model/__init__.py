@@ -13,11 +13,16 @@ Layout
 Public API
 ----------
 ``walk(regime, regs, memory, address, access, cpu=CPU_PRESETS["max"], choices=Choices())``
-    Walk the tables and return a ``WalkResult``: per-stage ``params`` (``WalkParams``), every
-    ``LevelRead`` (descriptor address, raw value, decoded fields, nested stage-2 walk of the
-    table address), ``output_address`` with ``oa_sources`` (``BitSource`` provenance of each
-    bit), ``attrs``, ``perms``, ``fault`` (``Fault``), ``warnings``, ``choices_used``, ``par``,
-    ``esr_iss`` and ``descriptor_reads``. ``result.to_dict()`` is JSON-serialisable.
+    Walk the tables and return a ``WalkResult``: per-stage ``params`` (``WalkParams``, and
+    ``params[k].facts()``: each parameter with its reason), every ``LevelRead`` (descriptor
+    address, raw value, decoded fields, nested stage-2 walk of the table address; all reads of
+    both stages in walk order: ``result.reads()``), ``output_address`` with ``oa_sources``
+    (``BitSource`` provenance of each bit, named by ``result.source_label``), ``attrs``
+    (``Stage1Attributes``, ``Stage2Attributes``, ``CombinedAttributes``), ``perms``
+    (``Permissions``, ``TwoStagePermissions``), ``fault`` (``Fault``: rule, level, stage,
+    S1PTW, IPA, WnR), ``warnings`` (``WalkWarning``), ``choices_used``, ``par``,
+    ``syndrome`` (ESR_ELx, FAR, HPFAR_EL2) and ``descriptor_reads``. ``result.to_dict()`` is
+    JSON-serialisable.
     Regimes (``Regime``): ``EL10`` (stage 1 of EL1&0; table reads through stage 2 when
     HCR_EL2.VM=1), ``EL2`` (E2H=0), ``EL20`` (E2H=1, VHE), ``STAGE2`` (stage 2 alone) and
     ``EL10_S12`` (two stages). ``Access(el, kind)`` with kind "read" | "write" | "exec", or a
@@ -32,24 +37,39 @@ Public API
 ``CPU`` (frozen; ``CPU.from_id_regs(mmfr0, mmfr1, mmfr2)``, ``cpu.id_regs()``), ``CPU_PRESETS``
     (slug -> ``CPU`` carrying ``slug``, ``title`` and ``description``), ``Choices`` (the
     IMPLEMENTATION DEFINED options), ``LAYOUTS`` (register/descriptor field tables, see
-    ``model.fields``), ``fsc_name(code)``, ``FaultKind`` and the ``geometry`` module.
+    ``model.arch.fields``), ``fsc_name(code)``, ``FaultKind``, ``FAULT_RULES`` (the catalogue
+    of fault rules) and the ``geometry`` module.
+
+Where each step of a walk lives (``model.arch``): ``params`` derives a stage's parameters
+from the registers, ``plans`` keeps them with the per-level masks once per register set,
+``checks`` decides whether the walk may start, ``tablewalk`` walks the
+tables step by step (fetch, descriptor type, table step, leaf step, permission step),
+``permissions`` and ``attrs`` say what the leaf allows and is, ``walker`` puts the stages
+together, ``syndromes`` encodes PAR_EL1, ESR_ELx, FAR and HPFAR_EL2, ``fault_rules`` holds
+every fault's sentence and hint, ``at`` runs the AT instructions.
 """
 
 from .arch import geometry
 from .arch.at import AT_OPS, at, at_plan, at_walk
+from .arch.attrs import CombinedAttributes, OutputAttributes, Stage1Attributes, Stage2Attributes
 from .arch.cpu import CHOICE_HELP, CPU, CPU_PRESETS, Choices
 from .arch.descriptors import BitSource
+from .arch.fault_rules import RULES as FAULT_RULES
 from .arch.faults import FSC_NAMES, Fault, FaultKind, fsc_for, fsc_name
 from .arch.fields import LAYOUTS, Field, Layout
 from .arch.memory import DictMemory, Memory
+from .arch.params import ParamFact
+from .arch.permissions import ELAccess, Permissions, TwoStagePermissions
+from .arch.syndromes import Syndrome
 from .arch.walker import (
     Access,
     LevelRead,
+    ReadRef,
     Regime,
     StageWalk,
     WalkParams,
     WalkResult,
-    Warning,
+    WalkWarning,
     walk,
 )
 from .explore.background import BackgroundTables, StateMemory, TablesOrigin, tables_for
@@ -62,7 +82,10 @@ __all__ = [
     "CPU",
     "CPU_PRESETS",
     "Choices",
+    "CombinedAttributes",
     "DictMemory",
+    "ELAccess",
+    "FAULT_RULES",
     "FSC_NAMES",
     "Fault",
     "FaultKind",
@@ -71,15 +94,23 @@ __all__ = [
     "Layout",
     "LevelRead",
     "Memory",
+    "OutputAttributes",
+    "ParamFact",
+    "Permissions",
+    "ReadRef",
     "Regime",
+    "Stage1Attributes",
+    "Stage2Attributes",
     "StageWalk",
+    "Syndrome",
+    "TwoStagePermissions",
     "BackgroundTables",
     "StateMemory",
     "TablesOrigin",
     "tables_for",
     "WalkParams",
     "WalkResult",
-    "Warning",
+    "WalkWarning",
     "at",
     "at_plan",
     "at_walk",

@@ -3,11 +3,9 @@ the status line, the state an edit starts from, messages, presets, choices and L
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
-
 from markupsafe import Markup
 
+from app.cache import lru
 from app.render.html import error_html, esc, invalid_attrs, oob_attr, options_html
 from app.views.page import ACCESSES, CPUS, REGIME_LABELS, ChoiceView, ExplorerView, SetupView
 
@@ -91,7 +89,7 @@ def from_input(view: ExplorerView, oob: bool = False) -> Markup:
     """``<input id="from">``: the canonical query of the state the page shows (the state the
     next edit starts from)."""
     return Markup(
-        f'<input type="hidden" id="from" name="from" value="{e(view.query)}"{oob_attr(oob)}>'
+        f'<input type="hidden" id="from" name="from" value="{e(view.page_query)}"{oob_attr(oob)}>'
     )
 
 
@@ -161,10 +159,37 @@ def choices(choice_views: tuple[ChoiceView, ...], oob: bool = False) -> Markup:
     return Markup("".join(out))
 
 
-def linux_region(linux: Mapping[str, Any], oob: bool = False) -> Markup:
-    """``<div id="linux-region">``: the Linux names of the walk (templates/partials/
-    linux_names.html, which the tour shows too)."""
+# The Linux panel links each kernel release to this state's page for that release, so its
+# markup depends on the state's link query: it is rendered once per panel with this in the
+# query's place (``_linux_html``), and the query is put in per request.
+_QUERY_SLOT = "\x00query\x00"
+_RELEASES_START = '<p class="kf-select" id="linux-releases">'
+_linux = lru("linux_html")
+
+
+def _linux_html(view: ExplorerView) -> str:
     from app.templating import templates  # the environment imports this module
 
-    names = templates.env.get_template("partials/linux_names.html").render(linux=linux)
+    template = templates.env.get_template("partials/linux_names.html")
+    return _linux.get_or_make(
+        view.linux_key, lambda: template.render(linux=view.linux, query=_QUERY_SLOT)
+    )
+
+
+def linux_region(view: ExplorerView, oob: bool = False) -> Markup:
+    """``<div id="linux-region">``: the Linux names of the walk (templates/partials/
+    linux_names.html, which the tour shows too)."""
+    names = _linux_html(view).replace(_QUERY_SLOT, e(view.query))
     return Markup(f'<div id="linux-region"{oob_attr(oob)}>{names}</div>')
+
+
+def linux_releases(view: ExplorerView, oob: bool = False) -> str:
+    """``<p id="linux-releases">`` of the Linux panel: its links to the state's page for each
+    release (what an edit that leaves the panel alone changes in it); empty without one."""
+    names = _linux_html(view)
+    start = names.find(_RELEASES_START)
+    if start < 0:
+        return ""
+    end = names.index("</p>", start) + len("</p>")
+    part = names[start:end].replace(_QUERY_SLOT, e(view.query))
+    return part.replace(">", f"{oob_attr(oob)}>", 1)

@@ -20,22 +20,26 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from app.edits import EditOutcome, apply_form, is_edit
 from app.fragment import Regions, changed_regions, render_fragment
-from app.links import Links, page_path
+from app.links import Links, page_path, with_kernel
 from app.state import decode_params
 from app.templating import templates
 from app.views import ExplorerView, card_view, explorer_view
 from app.views.page import SETUP_CONTROLS
 from app.walks import State, query_of, state_of
-from model.explore.actions import all_reads
+from model.arch.result import NESTED
 
 router = APIRouter()
 
 
-def state_view(state: State) -> ExplorerView:
-    """The view of a remembered state (built once per state; never modified)."""
-    if state.view is None:
-        state.view = explorer_view(state.config, state.result, query=state.query)
-    return state.view
+def state_view(state: State, kernel: str | None = None) -> ExplorerView:
+    """The view of a remembered state, its Linux panel for ``kernel`` (built once per state
+    and release; never modified)."""
+    view = state.views.get(kernel)
+    if view is None:
+        view = state.views[kernel] = explorer_view(
+            state.config, state.result, query=state.query, kernel=kernel
+        )
+    return view
 
 
 def _page(request: Request, view: ExplorerView, status: int = 200) -> HTMLResponse:
@@ -64,7 +68,7 @@ def _refused(request: Request, outcome: EditOutcome, htmx: bool) -> HTMLResponse
     """An edit with a bad input: the last good state, the bad controls marked with what was
     typed and why it was refused (422)."""
     before, result, errors = outcome.before, outcome.before_result, outcome.errors
-    view = explorer_view(before, result, errors=errors, typed=outcome.typed)
+    view = explorer_view(before, result, errors=errors, typed=outcome.typed, kernel=outcome.kernel)
     if not htmx:
         return _page(request, view, 422)
     regions = Regions(
@@ -77,8 +81,8 @@ def _refused(request: Request, outcome: EditOutcome, htmx: bool) -> HTMLResponse
     input_name = "IPA" if before.regime == "stage2" else "VA"
     cards = tuple(
         card_view(ref, before, errors, outcome.typed, input_name)
-        for ref in all_reads(result)
-        if ref.where != "nested-s2" and f"m.{ref.read.desc_address or 0:#x}" in errors
+        for ref in result.reads()
+        if ref.role != NESTED and f"m.{ref.read.desc_address or 0:#x}" in errors
     )
     return _fragment(request, view, regions, 422, cards=cards)
 
@@ -92,7 +96,7 @@ async def explorer(request: Request) -> Response:
     htmx = request.headers.get("HX-Request") == "true"
     if not is_edit(pairs):
         decoded = decode_params(pairs)
-        view = state_view(state_of(decoded.config))
+        view = state_view(state_of(decoded.config), decoded.kernel)
         if decoded.problems:
             problems = tuple(str(p) for p in decoded.problems)
             view = replace(view, link_problems=problems)
@@ -102,10 +106,10 @@ async def explorer(request: Request) -> Response:
     if not outcome.ok:
         return _refused(request, outcome, htmx)
     query = query_of(outcome.config)
-    url = page_path(query)
+    url = page_path(with_kernel(query, outcome.kernel))
     if not htmx:
         return RedirectResponse(url, status_code=303)
-    old = state_view(state_of(outcome.before))
-    view = state_view(state_of(outcome.config, query))
+    old = state_view(state_of(outcome.before), outcome.kernel)
+    view = state_view(state_of(outcome.config, query), outcome.kernel)
     regions = changed_regions(old, view, everything=outcome.loaded)
     return _fragment(request, view, regions, headers={"HX-Replace-Url": url})

@@ -14,10 +14,10 @@ from app.state import decode as decode_query
 from app.state import encode, parse_number
 from app.templating import templates
 from model.arch.walker import WalkResult
-from model.explore.compare import compare, flip_ds, main_levels, other_granule
+from model.explore.compare import compare, flip_ds, other_granule
 from model.explore.configs import Configuration, run
 from model.teach import decode as dec
-from model.teach import glossary, matrix, reference, tour
+from model.teach import glossary, kernel_facts, matrix, reference, tour
 from model.teach.linux import linux_view
 
 router = APIRouter(tags=["onboarding"])
@@ -38,14 +38,16 @@ def _hex(value: int | None) -> str:
     return "" if value is None else f"{value:#x}"
 
 
-def walk_summary(config: Configuration, result: WalkResult | None = None) -> dict:
+def walk_summary(
+    config: Configuration, result: WalkResult | None = None, kernel: str | None = None
+) -> dict:
     """Compact, template-ready walk: one row per level, then the outcome."""
     result = result or run(config)
-    linux = linux_view(config, result)
+    linux = linux_view(config, result, kernel)
     names = {n["level"]: n["name"] for n in linux["levels"]}
     rows = []
     s1_stage = 1 if "s1" in result.params else 2
-    for lr in main_levels(result):
+    for lr in (ref.read for ref in result.reads(nested=False)):
         name = "VA" if lr.stage == 1 and config.regime != "stage2" else "IPA"
         if lr.stage == 2 and s1_stage == 1:
             name = "IPA"
@@ -67,15 +69,8 @@ def walk_summary(config: Configuration, result: WalkResult | None = None) -> dic
     fault = result.fault
     params = []
     for key, p in result.params.items():
-        params.append(
-            {
-                "stage": key,
-                "text": f"{p.granule_kb}KB, {p.iasize}-bit input, start level {p.start_level}, "
-                f"{p.start_table_entries}-entry start table"
-                + (f" ({p.concatenated_tables} concatenated)" if p.concatenated_tables > 1 else "")
-                + f", DS={int(p.ds)}, format {p.desc_variant}, {p.oa_bits}-bit output",
-            }
-        )
+        facts = (f for f in p.facts() if f.key != "table_base")
+        params.append({"stage": key, "text": ", ".join(f"{f.name} {f.text}" for f in facts)})
     return {
         "rows": rows,
         "params": params,
@@ -99,6 +94,14 @@ def _render(request: Request, name: str, context: dict, status: int = 200) -> HT
     return templates.TemplateResponse(request, name, context, status_code=status)
 
 
+def _kernel_version(kernel: str) -> tuple[kernel_facts.KernelVersion, str]:
+    """The release a ``kernel`` parameter names, or current mainline and the reason."""
+    try:
+        return kernel_facts.version(kernel), ""
+    except ValueError as problem:
+        return kernel_facts.DEFAULT_VERSION, f"kernel={kernel}: {problem}"
+
+
 # -- tour -----------------------------------------------------------------------------------------
 
 
@@ -108,7 +111,7 @@ def tour_start(request: Request):
 
 
 @router.get("/tour/{n}", response_class=HTMLResponse)
-def tour_step(request: Request, n: int):
+def tour_step(request: Request, n: int, kernel: str = ""):
     steps = tour.steps()
     if not 1 <= n <= len(steps):
         return _render(
@@ -118,7 +121,15 @@ def tour_step(request: Request, n: int):
     result = tour.result(n)
     changes = tour.changes(n)
     changed_levels = {c.level for c in changes if c.level}
-    walk = walk_summary(step.config, result)
+    version, kernel_error = _kernel_version(kernel)
+    walk = walk_summary(step.config, result, version.tag)
+    walk["linux"] = {
+        **walk["linux"],
+        "extra": [
+            {"text": f.text, "fact": f.to_dict(version)} for f in tour.linux_facts(n, version.tag)
+        ],
+        "error": kernel_error,
+    }
     for row in walk["rows"]:
         row["changed"] = (row["stage"], row["level"]) in changed_levels
     return _render(
@@ -137,6 +148,7 @@ def tour_step(request: Request, n: int):
             "compare": compare_url(tour.step(n - 1).config, step.config) if n > 1 else None,
             "terms": [glossary.term(s) for s in step.glossary],
         },
+        422 if kernel_error else 200,
     )
 
 
@@ -257,8 +269,9 @@ def decode_page(
 
 
 @router.get("/matrix", response_class=HTMLResponse)
-def matrix_page(request: Request, valid: str = ""):
-    rows = matrix.rows()
+def matrix_page(request: Request, valid: str = "", kernel: str = ""):
+    version, error = _kernel_version(kernel)
+    rows = matrix.rows(version.tag)
     shown = [r for r in rows if r.valid] if valid == "1" else list(rows)
     return _render(
         request,
@@ -271,14 +284,29 @@ def matrix_page(request: Request, valid: str = ""):
             "explorer_url": explorer_url,
             "hw_pa": matrix.HW_PA_TITLE,
             "modes": matrix.KVM_MODE_TITLE,
+            "version": version,
+            "versions": kernel_facts.VERSIONS,
+            "version_links_data": [
+                {"tag": v.tag, "label": v.label, "selected": v == version}
+                for v in kernel_facts.VERSIONS
+            ],
+            "fmt": lambda statement: statement.to_dict(version),
+            "sources": [f.to_dict(version) for f in kernel_facts.facts_for(version.tag)],
+            "error": error,
         },
+        422 if error else 200,
     )
 
 
 @router.get("/glossary", response_class=HTMLResponse)
 def glossary_page(request: Request):
     terms = sorted(glossary.TERMS, key=lambda t: t.title.lower())
-    return _render(request, "glossary.html", {"terms": terms, "by_slug": glossary.TERMS_BY_SLUG})
+    facts = {f.key: f.to_dict() for f in kernel_facts.FACTS}
+    return _render(
+        request,
+        "glossary.html",
+        {"terms": terms, "by_slug": glossary.TERMS_BY_SLUG, "facts": facts},
+    )
 
 
 @router.get("/tour/", include_in_schema=False)

@@ -13,6 +13,7 @@ from dataclasses import fields as dc_fields
 from typing import Any, get_args, get_type_hints
 
 from app.cache import lru, memo
+from app.links import with_kernel
 from app.state import encode
 from app.views.common import hexv
 from app.views.registers import RegisterView, registers_view
@@ -20,7 +21,7 @@ from app.views.walk import CHOICE_TITLES, WalkView, walk_view
 from model import CHOICE_HELP, CPU_PRESETS, Choices, Regime
 from model.arch.walker import WalkResult
 from model.explore.configs import CONFIG_PRESETS, Configuration
-from model.teach.linux import _s2_levels, linux_view
+from model.teach.linux import linux_view, view_key
 
 REGIME_LABELS = {
     Regime.EL10.value: "EL1&0 stage 1",
@@ -198,29 +199,15 @@ def status_text(result: WalkResult) -> str:
 _linux = lru("linux_views")
 
 
-def _linux_params_key(p) -> tuple | None:
-    # What model.teach.linux reads of a stage's parameters (``_stage1_facts``,
-    # ``_stage2_facts``).
-    if p is None:
-        return None
-    return (p.granule_kb, p.iasize, p.start_level, p.oa_bits, p.ds, p.concatenated_tables)
-
-
-def cached_linux_view(config: Configuration, result: WalkResult) -> dict:
-    """``model.teach.linux.linux_view``, remembered by what it reads: the regime, the
-    parameters of each stage and the stage-2 leaf (a bit click rarely changes any of them).
-    The dict is shared between views and must not be modified."""
-    s2_leaf = None
-    if result.params.get("s2") is not None:
-        s2_leaf = tuple((lr.level, lr.kind) for lr in _s2_levels(result))
-    key = (
-        config.regime,
-        _linux_params_key(result.params.get("s1")),
-        _linux_params_key(result.params.get("s2")),
-        result.s2_final is not None,
-        s2_leaf,
-    )
-    return _linux.get_or_make(key, lambda: linux_view(config, result))
+def cached_linux_view(
+    config: Configuration, result: WalkResult, kernel: str | None = None
+) -> tuple[tuple, Mapping[str, Any]]:
+    """``model.teach.linux.linux_view`` and its key, remembered by what it reads
+    (``view_key``: the regime, the CPU, each stage's parameters, the stage-2 leaf, the fault
+    code and the release); a bit click rarely changes any of them. The dict is shared between
+    views and must not be modified."""
+    key = view_key(config, result, kernel)
+    return key, _linux.get_or_make(key, lambda: linux_view(config, result, kernel))
 
 
 @dataclass(frozen=True, slots=True)
@@ -243,9 +230,16 @@ class ExplorerView:
     walk: WalkView
     summary: SummaryView
     linux: Mapping[str, Any]  # model.teach.linux.linux_view
+    linux_key: tuple  # what the Linux panel shows depends on (``view_key``)
     status: str  # the status line: the outcome, or why an edit was not applied
     errors: Mapping[str, str] = field(default_factory=dict)  # control name -> message
     link_problems: tuple[str, ...] = ()
+    kernel: str | None = None  # the release the Linux panel describes, when one was chosen
+
+    @property
+    def page_query(self) -> str:
+        """The page's link query: the state's, and the release when one was chosen."""
+        return with_kernel(self.query, self.kernel)
 
     @property
     def form_errors(self) -> list[str]:
@@ -260,15 +254,18 @@ def explorer_view(
     typed: Mapping[str, str] | None = None,
     link_problems: tuple[str, ...] = (),
     query: str | None = None,
+    kernel: str | None = None,
 ) -> ExplorerView:
     """The view of a state; with ``errors`` and ``typed``, of a refused edit (the controls show
-    what was typed and why it was refused; the walk is the last good one)."""
+    what was typed and why it was refused; the walk is the last good one). ``kernel``: the
+    release the Linux panel describes (``None``: current mainline)."""
     errors = errors or {}
     typed = typed or {}
     preset = CONFIG_PRESETS.get(config.slug)
     status = status_text(result)
     if errors:
         status = "Not applied: " + "; ".join(errors.values())
+    linux_key, linux = cached_linux_view(config, result, kernel)
     return ExplorerView(
         query=encode(config) if query is None else query,
         preset=PresetTitle(config.slug, config.title, config.summary) if preset else None,
@@ -278,8 +275,10 @@ def explorer_view(
         choices=choices_view(config, result, errors),
         walk=walk_view(config, result, errors, typed),
         summary=summary_view(result),
-        linux=cached_linux_view(config, result),
+        linux=linux,
+        linux_key=linux_key,
         status=status,
         errors=dict(errors),
         link_problems=link_problems,
+        kernel=kernel,
     )

@@ -18,16 +18,20 @@ from app.views.common import (
     slug_id,
 )
 from model import CHOICE_HELP, Regime
+from model.arch.attrs import (
+    CombinedAttributes,
+    LeafAttributes,
+    OutputAttributes,
+    Stage1Attributes,
+    Stage2Attributes,
+)
+from model.arch.faults import Fault
 from model.arch.fields import Layout
 from model.arch.geometry import FINAL_LEVEL
-from model.arch.walker import StageWalk, WalkResult
-from model.explore.actions import (
-    ReadRef,
-    address_segments,
-    all_reads,
-    display_layout,
-    quick_actions,
-)
+from model.arch.params import WalkParams
+from model.arch.permissions import Permissions, TwoStagePermissions
+from model.arch.result import FINAL, MAIN, NESTED, ReadRef, StageWalk, WalkResult
+from model.explore.actions import address_segments, display_layout, quick_actions
 from model.explore.configs import Configuration
 
 CHOICE_TITLES = {
@@ -81,9 +85,8 @@ def address_view(result: WalkResult) -> AddressView | None:
         return None
     if result.regime == Regime.STAGE2.value:
         params = replace(params, input_address=result.input_address)
-    leaf = result.attrs.get("leaf_level")
-    if result.regime == Regime.EL10_S12.value:
-        leaf = result.attrs.get("stage1", {}).get("leaf_level", leaf)
+    attrs = result.attrs.stage1 if isinstance(result.attrs, CombinedAttributes) else result.attrs
+    leaf = attrs.leaf_level if isinstance(attrs, LeafAttributes) else None
     if leaf is not None and result.levels and result.levels[-1].kind != "block":
         leaf = None
     address = result.input_address
@@ -110,21 +113,9 @@ def address_view(result: WalkResult) -> AddressView | None:
     )
 
 
-def params_rows(p) -> tuple[tuple[str, str], ...]:
-    return (
-        ("Granule", f"{p.granule_kb}KB — {p.granule_why}"),
-        ("DS", p.ds_why),
-        ("Input size", f"{p.iasize} bits ({p.txsz_field}={p.txsz_raw})"),
-        ("Start level", f"{p.start_level}"),
-        ("Output size", f"{p.oa_bits} bits ({p.ps_field}={p.ps_raw:#05b})"),
-        (
-            "Start table",
-            f"{p.start_table_entries} entries, {p.start_table_align}-byte aligned"
-            + (f", {p.concatenated_tables} concatenated" if p.concatenated_tables > 1 else ""),
-        ),
-        ("Table base", f"{hexv(p.table_base)} from {p.table_base_origin}"),
-        ("Descriptor format", p.desc_variant),
-    )
+def params_rows(p: WalkParams) -> tuple[tuple[str, str], ...]:
+    """The walk parameters, each with why it has its value (the model's parameter facts)."""
+    return tuple((f.name, f"{f.text} — {f.why}" if f.why else f.text) for f in p.facts())
 
 
 # -- cards ---------------------------------------------------------------------------------------
@@ -355,7 +346,7 @@ def nested_walk(sw: StageWalk) -> NestedWalk:
     )
 
 
-def fault_view(fault) -> FaultView:
+def fault_view(fault: Fault) -> FaultView:
     return FaultView(
         kind=fault.kind.value.replace("_", " "),
         level=fault.level,
@@ -404,37 +395,20 @@ def output_view(result: WalkResult) -> OutputView | None:
     if result.output_address is None:
         return None
     oa = result.output_address
-    final = result.s2_final
-    s2_spans = set()
-    if final is not None:
-        s2_spans = {(s.oa_hi, s.oa_lo) for s in final.oa_sources if s.source == "desc"}
-    two_stage = final is not None
-    input_name = "IPA" if result.regime == Regime.STAGE2.value else "VA"
-    segments = []
-    for src in result.oa_sources:
-        width = src.oa_hi - src.oa_lo + 1
-        if src.source == "desc":
-            stage = ""
-            if two_stage:
-                stage = "S2 " if (src.oa_hi, src.oa_lo) in s2_spans else "S1 "
-            elif result.regime == Regime.STAGE2.value:
-                stage = "S2 "
-            origin = f"{stage}L{src.level} desc{bit_range(src.src_hi, src.src_lo)}"
-        elif src.source == "ia":
-            origin = f"{input_name}{bit_range(src.src_hi, src.src_lo)}"
-        else:
-            origin = f"{src.source}{bit_range(src.src_hi, src.src_lo)}"
-        segments.append(
+    return OutputView(
+        oa,
+        tuple(
             OutputSegment(
                 src.oa_hi,
                 src.oa_lo,
-                origin,
+                result.source_label(src),
                 src.source,
-                (oa >> src.oa_lo) & ((1 << width) - 1),
+                (oa >> src.oa_lo) & ((2 << (src.oa_hi - src.oa_lo)) - 1),
                 src.source == "desc" and src.src_lo != src.oa_lo,
             )
-        )
-    return OutputView(oa, tuple(segments))
+            for src in result.oa_sources
+        ),
+    )
 
 
 def size_text(size: int) -> str:
@@ -452,56 +426,40 @@ def _origin_text(origin: str) -> str:
     return f"from {origin}"
 
 
-def _flag(value) -> str:
+def _flag(value: int | bool) -> str:
     return "1" if value else "0"
 
 
-def attrs_rows(attrs: Mapping) -> tuple[tuple[str, str], ...]:
+def attrs_rows(a: OutputAttributes) -> tuple[tuple[str, str], ...]:
     """The output attributes as labelled sentences (never Python values)."""
-    rows: list[tuple[str, str]] = []
-    if "memory_type" in attrs:
-        text = attrs["memory_type"]
-        if "mair" in attrs:
-            text += f"; {attrs['mair']}.Attr{attrs['attr_index']} = {attrs['attr']:#04x}"
-            text += f" (AttrIndx={attrs['attr_index']})"
-        elif "memattr" in attrs:
-            text += f"; MemAttr={attrs['memattr']:#06b} (as a MAIR byte {attrs['attr']:#04x})"
-        elif "attr" in attrs:
-            text += f" (combined attribute {attrs['attr']:#04x})"
-        rows.append(("Memory type", text))
-    if "sh" in attrs:
-        rows.append(
-            (
-                "Shareability",
-                f"{attrs['sh_name']} ({attrs['sh']:#04b}), {_origin_text(attrs['sh_origin'])}",
-            )
-        )
-    if "leaf_level" in attrs:
-        size = attrs.get("block_size")
-        text = f"level {attrs['leaf_level']} {attrs.get('leaf_kind', 'leaf')}"
-        if size:
-            text += f" mapping {size_text(size)} ({size:#x} bytes)"
-        rows.append(("Mapping", text))
-    if "af" in attrs:
-        rows.append(("Access flag", f"AF={_flag(attrs['af'])}"))
-    if "ng" in attrs:
-        rows.append(
-            ("Global", "nG=1: not global (tagged with the ASID)" if attrs["ng"] else "nG=0: global")
-        )
-    if "contiguous" in attrs:
-        rows.append(
-            (
-                "Contiguous",
-                "Contiguous=1: part of a contiguous run" if attrs["contiguous"] else "Contiguous=0",
-            )
-        )
-    if "dbm" in attrs:
-        rows.append(("Dirty bit modifier", f"DBM={_flag(attrs['dbm'])}"))
-    if "gp" in attrs:
-        rows.append(("Guarded page", f"GP={_flag(attrs['gp'])}"))
-    for key in ("fwb", "combine_note"):
-        if key in attrs:
-            rows.append(("Not modelled" if key == "fwb" else "Combination", str(attrs[key])))
+    text = a.memory_type
+    if isinstance(a, Stage1Attributes):
+        text += f"; {a.mair}.Attr{a.attr_index} = {a.attr:#04x} (AttrIndx={a.attr_index})"
+    elif isinstance(a, Stage2Attributes):
+        text += f"; MemAttr={a.memattr:#06b} (as a MAIR byte {a.attr:#04x})"
+    else:
+        text += f" (combined attribute {a.attr:#04x})"
+    rows = [
+        ("Memory type", text),
+        ("Shareability", f"{a.sh_name} ({a.sh:#04b}), {_origin_text(a.sh_origin)}"),
+    ]
+    if isinstance(a, LeafAttributes):
+        mapping = f"level {a.leaf_level} {a.leaf_kind}"
+        if a.block_size:
+            mapping += f" mapping {size_text(a.block_size)} ({a.block_size:#x} bytes)"
+        rows += [("Mapping", mapping), ("Access flag", f"AF={_flag(a.af)}")]
+    if isinstance(a, Stage1Attributes):
+        ng = "nG=1: not global (tagged with the ASID)" if a.ng else "nG=0: global"
+        rows.append(("Global", ng))
+    if isinstance(a, LeafAttributes):
+        contiguous = "Contiguous=1: part of a contiguous run" if a.contiguous else "Contiguous=0"
+        rows += [("Contiguous", contiguous), ("Dirty bit modifier", f"DBM={_flag(a.dbm)}")]
+    if isinstance(a, Stage1Attributes):
+        rows.append(("Guarded page", f"GP={_flag(a.gp)}"))
+    if isinstance(a, Stage2Attributes):
+        rows.append(("Not modelled", a.fwb))
+    if isinstance(a, CombinedAttributes):
+        rows.append(("Combination", a.combine_note))
     return tuple(rows)
 
 
@@ -514,22 +472,21 @@ class PermTable:
     notes: tuple[str, ...]
 
 
-def perm_tables(perms: Mapping) -> tuple[PermTable, ...]:
-    if not perms:
+def perm_tables(perms: Permissions | TwoStagePermissions | None) -> tuple[PermTable, ...]:
+    if perms is None:
         return ()
-    if "stage1" in perms:
-        return (_perm_table("Stage 1", perms["stage1"]), _perm_table("Stage 2", perms["stage2"]))
+    if isinstance(perms, TwoStagePermissions):
+        return (_perm_table("Stage 1", perms.stage1), _perm_table("Stage 2", perms.stage2))
     return (_perm_table("", perms),)
 
 
-def _perm_table(title: str, perms: Mapping) -> PermTable:
+def _perm_table(title: str, perms: Permissions) -> PermTable:
     rows = tuple(
-        (key, (("read", value["read"]), ("write", value["write"]), ("execute", value["exec"])))
-        for key, value in perms.items()
-        if key.startswith("EL") and isinstance(value, dict)
+        (el, (("read", p.read), ("write", p.write), ("execute", p.exec)))
+        for el, p in perms.by_el.items()
     )
-    notes = (*perms.get("why", []), *(v for k, v in perms.items() if k == "pan"))
-    return PermTable(title, rows, tuple(notes))
+    notes = (*perms.why, *(() if perms.pan is None else (perms.pan,)))
+    return PermTable(title, rows, notes)
 
 
 # -- the whole walk ------------------------------------------------------------------------------
@@ -572,13 +529,13 @@ def walk_view(
     input_name = "IPA" if result.regime == Regime.STAGE2.value else "VA"
     main, final = [], []
     layouts: dict[str, Layout] = {}
-    for ref in all_reads(result):
-        if ref.where != "nested-s2" and ref.read.raw is not None:
+    for ref in result.reads():
+        if ref.role != NESTED and ref.read.raw is not None:
             layout = display_layout(ref.read, ref.params)
             layouts.setdefault(layout.name, layout)
-        if ref.where == "main":
+        if ref.role == MAIN:
             main.append(shared_card_view(ref, config, errors, typed, input_name))
-        elif ref.where == "final-s2":
+        elif ref.role == FINAL:
             final.append(shared_card_view(ref, config, errors, typed, "IPA"))
     attrs = result.attrs
     return WalkView(
@@ -592,11 +549,11 @@ def walk_view(
         if result.s2_final is not None and result.s2_final.fault
         else None,
         output=output_view(result),
-        attrs=attrs_rows(attrs),
-        attrs_stages=tuple(
-            (title, attrs_rows(attrs[key]))
-            for key, title in (("stage1", "Stage 1"), ("stage2", "Stage 2"))
-            if isinstance(attrs.get(key), dict)
+        attrs=() if attrs is None else attrs_rows(attrs),
+        attrs_stages=(
+            (("Stage 1", attrs_rows(attrs.stage1)), ("Stage 2", attrs_rows(attrs.stage2)))
+            if isinstance(attrs, CombinedAttributes)
+            else ()
         ),
         perms=perm_tables(result.perms),
         par=f"{result.par:#018x}",

@@ -5,4 +5,13 @@ Field tables of every register and descriptor, CPU features and the IMPLEMENTATI
 choices, table geometry, descriptor address formats, memory attributes, the walker, faults and
 their encodings, and the AT instructions. Nothing here knows about presets, links, pages or
 teaching; everything else in ``model`` is built on it.
+
+A walk in the order of the architecture's pseudocode: ``params`` (each stage's parameters from
+the registers), ``plans`` (those parameters with every shift and mask the walk needs, derived
+once per register set and cached), ``checks`` (may the walk start), ``tablewalk`` (fetch,
+descriptor type, table step, leaf step, permission step, and the one exit where a fault gets
+its level and stage), ``permissions`` and ``attrs`` (what the leaf allows and is), ``walker``
+(which stages run and how their results combine), ``syndromes`` (PAR_EL1, ESR_ELx, FAR,
+HPFAR_EL2), ``fault_rules`` (every fault's sentence and fix), ``result`` (the records renderers
+read), ``at`` (the AT instructions).
 """

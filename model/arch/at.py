@@ -4,24 +4,21 @@ PAR_EL1 value it leaves."""
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
-from . import attrs as attrmod
-from .cpu import CPU, Choices
+from . import fault_rules as rules
+from .attrs import OutputAttributes, combine_attrs, combine_sh
+from .cpu import CPU, CPU_PRESETS, Choices
 from .descriptors import BitSource
-from .faults import FaultKind, make_fault
+from .faults import raise_fault
 from .fields import HCR_EL2, SCTLR, TCR_EL1, TCR_EL2, TCR_EL2_E2H
-from .walker import (
-    Access,
-    Regime,
-    WalkResult,
-    Warning,
-    _combine,
-    encode_iss,
-    encode_par_fault,
-    encode_par_ok,
-    walk,
-)
+from .notes import WalkWarning
+from .regime import Access, Regime
+from .result import WalkResult
+from .syndromes import par_fault, par_success
+from .walker import walk
 
 AT_OPS = (
     "s1e1r",
@@ -39,48 +36,75 @@ AT_OPS = (
 _FLAT_ATTR = 0x00  # stage 1 disabled: data accesses are Device-nGnRnE (HCR_EL2.DC not modelled)
 
 
-def at_plan(op: str, regs: Mapping[str, int]) -> dict:
-    """Which regime, access and stages an AT operation uses with these registers."""
-    op = op.lower()
-    if op not in AT_OPS:
-        raise ValueError(f"unknown AT operation {op!r}; expected one of {', '.join(AT_OPS)}")
-    hcr = int(regs.get("HCR_EL2", 0))
-    e2h, tge, vm = (HCR_EL2.get(hcr, n) for n in ("E2H", "TGE", "VM"))
-    host = bool(e2h and tge)
-    kind = "write" if op.endswith("w") else "read"
-    notes = []
+@dataclass(frozen=True)
+class ATPlan:
+    """Which regime, access and stages an AT operation uses."""
 
-    def el2_regime(regime: Regime, el: int) -> dict:
-        """EL2 and EL2&0 walks: SCTLR_EL2.M enables them; stage 2 never applies."""
+    regime: Regime
+    access: Access
+    s1_enabled: bool  # the regime's SCTLR.M (and not HCR_EL2.TGE for EL1&0)
+    s2_tables: bool  # stage-1 table reads go through stage 2
+    s2_final: bool  # the output goes through stage 2
+    notes: tuple[str, ...]
+
+    def to_dict(self) -> dict:
         return {
-            "regime": regime,
-            "access": Access(el, kind),
-            "s1_enabled": bool(SCTLR.get(int(regs.get("SCTLR_EL2", 0)), "M")),
-            "s2_tables": False,
-            "s2_final": False,
-            "notes": notes,
+            "regime": self.regime,
+            "access": self.access,
+            "s1_enabled": self.s1_enabled,
+            "s2_tables": self.s2_tables,
+            "s2_final": self.s2_final,
+            "notes": list(self.notes),
         }
 
+
+def at_plan(op: str, regs: Mapping[str, int]) -> dict:
+    """Which regime, access and stages an AT operation uses with these registers."""
+    return _at_plan(op, regs).to_dict()
+
+
+_E2H, _TGE, _VM = (HCR_EL2.shift_mask(n)[0] for n in ("E2H", "TGE", "VM"))
+_M = SCTLR.shift_mask("M")[0]
+
+
+def _at_plan(op: str, regs: Mapping[str, int]) -> ATPlan:
+    hcr = int(regs.get("HCR_EL2", 0))
+    m1 = (int(regs.get("SCTLR_EL1", 0)) >> _M) & 1
+    m2 = (int(regs.get("SCTLR_EL2", 0)) >> _M) & 1
+    return _plan_of(op.lower(), (hcr >> _E2H) & 1, (hcr >> _TGE) & 1, (hcr >> _VM) & 1, m1, m2)
+
+
+@lru_cache(maxsize=256)
+def _plan_of(op: str, e2h: int, tge: int, vm: int, m1: int, m2: int) -> ATPlan:
+    """The plan of ``op`` for HCR_EL2.{E2H, TGE, VM} and SCTLR_EL1.M / SCTLR_EL2.M."""
+    if op not in AT_OPS:
+        raise ValueError(f"unknown AT operation {op!r}; expected one of {', '.join(AT_OPS)}")
+    kind = "write" if op.endswith("w") else "read"
     if op.startswith("s1e2"):
-        return el2_regime(Regime.EL20 if e2h else Regime.EL2, 2)
+        # EL2 and EL2&0 walks: SCTLR_EL2.M enables them; stage 2 never applies.
+        return ATPlan(
+            Regime.EL20 if e2h else Regime.EL2, Access(2, kind), bool(m2), False, False, ()
+        )
     unpriv = op.endswith(("e0r", "e0w"))
     two_stage = op.startswith("s12")
-    if host:
-        notes.append("{E2H,TGE}={1,1}: the EL2&0 regime is used and stage 2 is ignored")
-        return el2_regime(Regime.EL20, 0 if unpriv else 2)
-    el = 0 if unpriv else 1
-    s1_on = bool(SCTLR.get(int(regs.get("SCTLR_EL1", 0)), "M"))
+    if e2h and tge:
+        note = "{E2H,TGE}={1,1}: the EL2&0 regime is used and stage 2 is ignored"
+        return ATPlan(
+            Regime.EL20, Access(0 if unpriv else 2, kind), bool(m2), False, False, (note,)
+        )
+    notes: tuple[str, ...] = ()
+    s1_on = bool(m1)
     if tge:
         s1_on = False
-        notes.append("HCR_EL2.TGE=1 with E2H=0: EL1&0 stage 1 is disabled (flat)")
-    return {
-        "regime": Regime.EL10_S12 if two_stage else Regime.EL10,
-        "access": Access(el, kind),
-        "s1_enabled": s1_on,
-        "s2_tables": bool(vm),
-        "s2_final": bool(vm) and two_stage,
-        "notes": notes,
-    }
+        notes = ("HCR_EL2.TGE=1 with E2H=0: EL1&0 stage 1 is disabled (flat)",)
+    return ATPlan(
+        Regime.EL10_S12 if two_stage else Regime.EL10,
+        Access(0 if unpriv else 1, kind),
+        s1_on,
+        bool(vm),
+        bool(vm) and two_stage,
+        notes,
+    )
 
 
 def at_walk(
@@ -92,70 +116,70 @@ def at_walk(
     choices: Choices | None = None,
 ) -> WalkResult:
     """Run an AT operation and return the full walk (``.par`` is the PAR_EL1 value)."""
-    plan = at_plan(op, regs)
-    regime, access = plan["regime"], plan["access"]
-    if plan["s1_enabled"]:
-        res = walk(regime, regs, memory, va, access, cpu=cpu, choices=choices)
-        res.warnings = [w for w in res.warnings if w.code not in ("mmu-off", "tge", "s2-off")]
+    plan = _at_plan(op, regs)
+    if plan.s1_enabled:
+        res = walk(plan.regime, regs, memory, va, plan.access, cpu=cpu, choices=choices)
+        if res.warnings:
+            res.warnings = [w for w in res.warnings if w.code not in ("mmu-off", "tge", "s2-off")]
     else:
-        res = _flat(regime, regs, memory, va, access, plan, cpu, choices)
-    for n in plan["notes"]:
-        res.warnings.append(Warning("at", n))
+        res = _flat(plan, regs, memory, va, cpu, choices)
+    for n in plan.notes:
+        res.warnings.append(WalkWarning("at", n))
     return res
 
 
-def _flat(regime, regs, memory, va, access, plan, cpu, choices) -> WalkResult:
-    from .cpu import CPU_PRESETS
-
+def _flat(
+    plan: ATPlan,
+    regs: Mapping[str, int],
+    memory: Any,
+    va: int,
+    cpu: CPU | None,
+    choices: Choices | None,
+) -> WalkResult:
+    """Stage 1 disabled (AArch64.S1DisabledOutput): the output is the input, Device-nGnRnE,
+    then stage 2 when the operation includes it."""
+    regime, access = plan.regime, plan.access
     cpu = cpu or CPU_PRESETS["max"]
-    res = WalkResult(regime=regime.value, access=access, input_address=va)
-    res.warnings.append(Warning("mmu-off", "Stage 1 is disabled: the output equals the input."))
+    res = WalkResult(regime.value, access, va)
+    res.tge = bool(HCR_EL2.get(int(regs.get("HCR_EL2", 0)), "TGE"))
+    res.warnings.append(WalkWarning("mmu-off", "Stage 1 is disabled: the output equals the input."))
     pamax = cpu.pamax
-    # AArch64.S1DisabledOutput: VA[AddrTop:PAMax] must be zero, where AddrTop is 55 when the
-    # top byte is ignored (TBI applies to AT, a data access) and 63 otherwise.
+    # VA[AddrTop:PAMax] must be zero, where AddrTop is 55 when the top byte is ignored (TBI
+    # applies to AT, a data access) and 63 otherwise.
     top = 55 if _tbi(regime, regs, va) else 63
     if (va & ((1 << (top + 1)) - 1)) >> pamax:
-        res.fault = make_fault(
-            FaultKind.ADDRESS_SIZE,
-            0,
-            1,
-            "flat-oa-out-of-range",
-            f"Stage 1 is disabled and VA{'[55:0]' if top == 55 else ''} {va:#x} has bits set "
-            f"at or above PAMax ({pamax}).",
-            f"use an address below 2^{pamax}",
-        )
-        res.par = encode_par_fault(res.fault)
-        res.esr_iss = encode_iss(res.fault, access)
+        site = rules.FLAT_OA_OUT_OF_RANGE.site(level=0, va=va, top=top, pamax=pamax)
+        res.fault = raise_fault(site, 0, 1, wnr=access.write)
+        res.par = par_fault(res.fault)
         return res
     va &= (1 << pamax) - 1
-    s1_attrs = {
-        "attr": _FLAT_ATTR,
-        "memory_type": attrmod.describe_mair(_FLAT_ATTR),
-        "sh": 2,
-        "sh_origin": "stage 1 disabled: Device-nGnRnE, Outer Shareable",
-    }
-    res.oa_sources = [BitSource(pamax - 1, 0, "ia", pamax - 1, 0, None)]
-    if plan["s2_final"]:
+    flat = OutputAttributes(
+        attr=_FLAT_ATTR, sh=2, sh_origin="stage 1 disabled: Device-nGnRnE, Outer Shareable"
+    )
+    res.flat_sources = [BitSource(pamax - 1, 0, "ia", pamax - 1, 0, None, 1)]
+    if plan.s2_final:
         s2res = walk(Regime.STAGE2, regs, memory, va, access, cpu=cpu, choices=choices)
         res.ipa = va
-        res.s2_final = _as_stage(s2res)
-        res.params = s2res.params
+        res.s2_final = s2res.main
+        res.flat_params = s2res.params
         res.descriptor_reads = s2res.descriptor_reads
         res.warnings += s2res.warnings
         res.choices_used = s2res.choices_used
         if s2res.fault is not None:
             res.fault = s2res.fault
-            res.par = encode_par_fault(res.fault)
-            res.esr_iss = encode_iss(res.fault, access)
+            res.par = par_fault(res.fault)
             return res
+        assert s2res.output_address is not None and s2res.main is not None
+        res.flat = flat
         res.output_address = s2res.output_address
-        res.oa_sources = s2res.oa_sources
-        s1 = _Stub(s1_attrs)
-        res.attrs = _combine(s1, _Stub(s2res.attrs))
-    else:
-        res.output_address = va
-        res.attrs = s1_attrs
-    res.par = encode_par_ok(res.output_address, res.attrs["attr"], res.attrs["sh"])
+        s2 = s2res.main
+        res.par = par_success(
+            res.output_address, combine_attrs(flat.attr, s2.attr), combine_sh(flat.sh, s2.sh)
+        )
+        return res
+    res.flat = flat
+    res.output_address = va
+    res.par = par_success(va, flat.attr, flat.sh)
     return res
 
 
@@ -165,24 +189,6 @@ def _tbi(regime: Regime, regs: Mapping[str, int], va: int) -> bool:
         return bool(TCR_EL2.get(int(regs.get("TCR_EL2", 0)), "TBI"))
     layout, name = (TCR_EL2_E2H, "TCR_EL2") if regime == Regime.EL20 else (TCR_EL1, "TCR_EL1")
     return bool(layout.get(int(regs.get(name, 0)), f"TBI{(va >> 55) & 1}"))
-
-
-class _Stub:
-    def __init__(self, attrs: dict) -> None:
-        self.attrs = attrs
-
-
-def _as_stage(res: WalkResult):
-    from .walker import StageWalk
-
-    sw = StageWalk(stage=2, params=res.params.get("s2"))
-    sw.levels = res.levels
-    sw.output_address = res.output_address
-    sw.oa_sources = res.oa_sources
-    sw.attrs = res.attrs
-    sw.perms = res.perms
-    sw.fault = res.fault
-    return sw
 
 
 def at(

@@ -4,7 +4,7 @@ plus the IMPLEMENTATION DEFINED choices the walker has to make."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields, replace
-from typing import Literal
+from typing import Any, Literal
 
 from .fields import ID_AA64MMFR0, ID_AA64MMFR1, ID_AA64MMFR2
 
@@ -66,7 +66,7 @@ class CPU:
                 kw[attr] = layout.get(raw, fname)
                 rest = layout.set(rest, fname, 0)
             other[key] = rest
-        return cls(**kw, **other, **meta)
+        return cls(**kw, **other, **meta)  # type: ignore[arg-type]
 
     def id_regs(self) -> tuple[int, int, int]:
         out = []
@@ -93,7 +93,7 @@ class CPU:
     def id_aa64mmfr2(self) -> int:
         return self.id_regs()[2]
 
-    def replace(self, **changes) -> CPU:
+    def replace(self, **changes: Any) -> CPU:
         return replace(self, **changes)
 
     def to_dict(self) -> dict:

@@ -1,9 +1,17 @@
-"""Fault kinds, the 6-bit fault status codes (FSC) and the Fault record."""
+"""Fault kinds, the 6-bit fault status codes (FSC), fault rules and the ``Fault`` record.
+
+A walk step that fails returns a ``FaultSite``: the rule it broke (a ``FaultRule`` of the
+catalogue in ``model.arch.fault_rules``) and the values the rule's sentences need. The stage
+walk turns it into a ``Fault`` at its one exit, filling in the level and the stage. The fault's
+sentence (``message``) and hint (``fix``) are written from the rule's templates when asked for.
+"""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any, TypeAlias
 
 
 class FaultKind(StrEnum):
@@ -25,6 +33,8 @@ _FSC_BASE = {
 
 
 def fsc_for(kind: FaultKind, level: int) -> int:
+    """The fault status code of a ``kind`` fault at ``level``; ValueError where the
+    architecture has none (Access flag and Permission faults at level -1)."""
     base, minus1 = _FSC_BASE[kind]
     if level == -1:
         if minus1 is None:
@@ -80,27 +90,113 @@ def fsc_name(code: int) -> str:
     return FSC_NAMES.get(code, f"Reserved / unknown fault status code {code:#04x}")
 
 
+# A sentence template: ``str.format`` over the fault's values, or a function of them for a
+# sentence whose wording depends on a value (the access kind, the descriptor format, ...).
+Template: TypeAlias = str | Callable[[Mapping[str, Any]], str]
+
+
+def _fill(template: Template, values: Mapping[str, Any]) -> str:
+    return template.format_map(values) if isinstance(template, str) else template(values)
+
+
+@dataclass(frozen=True)
+class FaultRule:
+    """One way a translation can fail: its id (``Fault.rule``), the fault kind it raises, the
+    sentence that explains it and the hint that fixes it. Templates may use ``level`` and
+    ``stage`` (filled in where the fault is raised) besides the values the fault site gives."""
+
+    id: str
+    kind: FaultKind
+    sentence: Template
+    fix: Template
+
+    def site(self, level: int | None = None, **values: Any) -> FaultSite:
+        """This rule broken, with ``values`` (and a reporting ``level`` other than the one
+        the failing step is at, for set-up checks)."""
+        return FaultSite(self, values, level)
+
+
+@dataclass(frozen=True)
+class FaultSite:
+    """Where a walk step failed: the rule it broke and the values the rule's sentences use.
+    ``level`` is given only by a step that reports a level other than the one it is at
+    (set-up checks, the start table's address size)."""
+
+    rule: FaultRule
+    values: Mapping[str, Any]
+    level: int | None = None
+
+
 @dataclass
 class Fault:
+    """A translation fault: what broke (``rule``), where (level, stage), and what an
+    exception for it would report: FSC, S1PTW, WnR, and for a stage-2 fault the IPA whose
+    translation faulted (for S1PTW=1, the IPA of the stage-1 table entry being read)."""
+
     kind: FaultKind
     level: int
     stage: int
     s1ptw: bool
     fsc: int
-    message: str
-    fix: str
-    rule: str
+    explained_by: FaultRule = field(repr=False, compare=False)
+    values: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
+    ipa: int | None = None
+    wnr: bool = False
+
+    @property
+    def rule(self) -> str:
+        """The id of the rule the walk broke (see ``model.arch.fault_rules``)."""
+        return self.explained_by.id
 
     @property
     def fsc_name(self) -> str:
         return fsc_name(self.fsc)
 
+    def _values(self) -> dict[str, Any]:
+        return {**self.values, "level": self.level, "stage": self.stage}
+
+    @property
+    def message(self) -> str:
+        """The fault in one or two sentences, from the rule's template."""
+        return _fill(self.explained_by.sentence, self._values())
+
+    @property
+    def fix(self) -> str:
+        """What to change to avoid it, from the rule's template."""
+        return _fill(self.explained_by.fix, self._values())
+
     def to_dict(self) -> dict:
-        d = asdict(self)
-        d["kind"] = self.kind.value
-        d["fsc_name"] = self.fsc_name
-        d["fsc_hex"] = f"{self.fsc:#04x}"
-        return d
+        return {
+            "kind": self.kind.value,
+            "level": self.level,
+            "stage": self.stage,
+            "s1ptw": self.s1ptw,
+            "fsc": self.fsc,
+            "message": self.message,
+            "fix": self.fix,
+            "rule": self.rule,
+            "ipa": self.ipa,
+            "wnr": self.wnr,
+            "fsc_name": self.fsc_name,
+            "fsc_hex": f"{self.fsc:#04x}",
+        }
+
+
+def raise_fault(
+    site: FaultSite,
+    level: int,
+    stage: int,
+    s1ptw: bool = False,
+    wnr: bool = False,
+    ipa: int | None = None,
+) -> Fault:
+    """The one place a fault site becomes a fault: the reporting level (the site's own, or
+    the level of the step that failed) and the stage are filled in here."""
+    if site.level is not None:
+        level = site.level
+    kind = site.rule.kind
+    fsc = fsc_for(kind, level)
+    return Fault(kind, level, stage, s1ptw, fsc, site.rule, site.values, ipa, wnr)
 
 
 def make_fault(
@@ -112,4 +208,7 @@ def make_fault(
     fix: str,
     s1ptw: bool = False,
 ) -> Fault:
-    return Fault(kind, level, stage, s1ptw, fsc_for(kind, level), message, fix, rule)
+    """A fault outside the catalogue, its sentences written out (for code that models
+    another implementation's behaviour, e.g. the conformance suite)."""
+    adhoc = FaultRule(rule, kind, lambda _values: message, lambda _values: fix)
+    return Fault(kind, level, stage, s1ptw, fsc_for(kind, level), adhoc)

@@ -7,9 +7,9 @@ descriptors only through ``Layout.get`` (and friends). Masks and shifts are prec
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 FieldKind = Literal["flag", "enum", "number", "address", "res0", "res1"]
 
@@ -75,8 +75,9 @@ class Layout:
             if not (0 <= f.lo <= f.hi < self.width):
                 raise ValueError(f"{self.name}.{f.name}: bad range [{f.hi}:{f.lo}]")
             for b in range(f.lo, f.hi + 1):
-                if bit_owner[b] is not None:
-                    raise ValueError(f"{self.name}: {f.name} overlaps {bit_owner[b].name}")
+                owner = bit_owner[b]
+                if owner is not None:
+                    raise ValueError(f"{self.name}: {f.name} overlaps {owner.name}")
                 bit_owner[b] = f
             by_name[f.name] = f
             if f.kind == "res0":
@@ -101,6 +102,11 @@ class Layout:
 
     def __contains__(self, name: str) -> bool:
         return name in self._by_name  # type: ignore[attr-defined]
+
+    def shift_mask(self, name: str) -> tuple[int, int]:
+        """Where field ``name`` is: ``(value >> shift) & mask`` reads it (for code that reads
+        the same field of many values, compiled once from this table)."""
+        return self._shift_mask[name]  # type: ignore[attr-defined]
 
     def get(self, value: int, name: str) -> int:
         shift, mask = self._shift_mask[name]  # type: ignore[attr-defined]
@@ -198,13 +204,13 @@ class DecodedRows(Sequence):
             self._rows = self.layout.decode_rows(self.value)
         return self._rows
 
-    def __getitem__(self, index):  # type: ignore[override]
+    def __getitem__(self, index: Any) -> Any:
         return self._list()[index]
 
     def __len__(self) -> int:
         return len(self.layout.fields)
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[tuple[str, int, int, int, str]]:
         return iter(self._list())
 
     def __eq__(self, other: object) -> bool:
@@ -228,21 +234,30 @@ class DecodedRows(Sequence):
 # ---------------------------------------------------------------------------------------------
 
 
-def _f(name, hi, lo, summary, help_, values=None, lpa2="", kind=None) -> Field:
+def _f(
+    name: str,
+    hi: int,
+    lo: int,
+    summary: str,
+    help_: str,
+    values: Mapping[int, str] | None = None,
+    lpa2: str = "",
+    kind: FieldKind | None = None,
+) -> Field:
     if kind is None:
         kind = "flag" if hi == lo and not values else ("enum" if values else "number")
     return Field(name, hi, lo, summary, help_, dict(values or {}), lpa2, kind)
 
 
-def _res0(name, hi, lo, help_="Reserved, must be zero.") -> Field:
+def _res0(name: str, hi: int, lo: int, help_: str = "Reserved, must be zero.") -> Field:
     return Field(name, hi, lo, "RES0", help_, {}, "", "res0")
 
 
-def _res1(name, hi, lo) -> Field:
+def _res1(name: str, hi: int, lo: int) -> Field:
     return Field(name, hi, lo, "RES1", "Reserved, must be one.", {}, "", "res1")
 
 
-def _layout(name, title, fields, help_="", width=64) -> Layout:
+def _layout(name: str, title: str, fields: list[Field], help_: str = "", width: int = 64) -> Layout:
     return Layout(name, title, width, tuple(sorted(fields, key=lambda f: -f.lo)), help_)
 
 
@@ -274,7 +289,7 @@ _DS_HELP = (
 )
 
 
-def _txsz(name, hi, lo, what) -> Field:
+def _txsz(name: str, hi: int, lo: int, what: str) -> Field:
     return _f(
         name,
         hi,
@@ -499,7 +514,20 @@ VTCR_EL2 = _layout(
     "VTCR_EL2",
     "Virtualization Translation Control Register",
     [
-        _txsz("T0SZ", 5, 0, "IPA (stage 2)"),
+        _f(
+            "T0SZ",
+            5,
+            0,
+            "Size offset of the IPA (stage 2) region",
+            "The IPA space is 64 - T0SZ bits wide. The smallest legal value comes from the PA "
+            "range (AArch64.S2MinTxSZ): 12 (52 bits) needs PAMax = 52 and, with 4KB/16KB, "
+            "DS=1 (with 64KB, FEAT_LPA); otherwise 16. The start level does not follow from "
+            "T0SZ: SL0 (and SL2) choose it, and T0SZ must fit it, the first table being up to "
+            "16 concatenated tables. Maximum 39, or 48 (47 for 64KB) with FEAT_TTST.",
+            lpa2="12..15 for a 49..52-bit IPA; with 4KB it can start at level 0 (SL0=0b10, "
+            "16 concatenated tables) or at level -1 (SL2=1).",
+            kind="number",
+        ),
         _f(
             "SL0",
             7,
@@ -565,7 +593,7 @@ _BADDR_HELP = (
 )
 
 
-def _ttbr(name, title, top_name, top_help, fmt52: bool) -> Layout:
+def _ttbr(name: str, title: str, top_name: str, top_help: str, fmt52: bool) -> Layout:
     top = [_f(top_name, 63, 48, top_help, top_help)] if top_name else [_res0("RES0_63_48", 63, 48)]
     if fmt52:
         addr = [
@@ -686,7 +714,7 @@ MAIR = _layout(
 )
 
 # ---------------------------------------------------------------------------------------------
-# PAR_EL1, ESR ISS
+# PAR_EL1, ESR_ELx and its ISS, FAR, HPFAR_EL2
 # ---------------------------------------------------------------------------------------------
 
 PAR_EL1 = _layout(
@@ -770,6 +798,108 @@ ESR_ISS_IA = _layout(
         _res0("RES0_24_13", 24, 13),
     ],
     width=25,
+)
+
+# The exception classes of the aborts a translation fault raises, with the ISS layout of each.
+EC_INSTRUCTION_ABORT_LOWER = 0x20
+EC_INSTRUCTION_ABORT_SAME = 0x21
+EC_DATA_ABORT_LOWER = 0x24
+EC_DATA_ABORT_SAME = 0x25
+_EC_NAMES = {
+    EC_INSTRUCTION_ABORT_LOWER: "Instruction Abort from a lower EL",
+    EC_INSTRUCTION_ABORT_SAME: "Instruction Abort, same EL",
+    EC_DATA_ABORT_LOWER: "Data Abort from a lower EL",
+    EC_DATA_ABORT_SAME: "Data Abort, same EL",
+    0x15: "SVC from AArch64",
+    0x16: "HVC from AArch64",
+    0x17: "SMC from AArch64",
+    0x18: "Trapped MSR/MRS/system instruction",
+    0x00: "Unknown reason",
+}
+
+ESR_ELx = _layout(
+    "ESR_ELx",
+    "Exception Syndrome Register (EC, IL, ISS2)",
+    [
+        _res0("RES0_63_56", 63, 56),
+        _f(
+            "ISS2",
+            55,
+            32,
+            "ISS2",
+            "Extra syndrome for some exceptions (FEAT_LS64, GCS, ...); 0 for the aborts here.",
+        ),
+        _f(
+            "EC",
+            31,
+            26,
+            "Exception class",
+            "What kind of exception this is. 0x20/0x21 are Instruction Aborts from a lower / "
+            "the same EL, 0x24/0x25 Data Aborts from a lower / the same EL.",
+            _EC_NAMES,
+        ),
+        _f("IL", 25, 25, "Instruction length", "1 = 32-bit instruction (always for aborts)."),
+        _f(
+            "ISS",
+            24,
+            0,
+            "Instruction specific syndrome",
+            "Decoded below with the layout chosen by EC.",
+            kind="number",
+        ),
+    ],
+    "The exception syndrome: EC picks the ISS layout.",
+)
+
+# ESR_ELx.EC -> the layout of its ISS (ESR_ISS_DA / ESR_ISS_IA).
+ESR_ISS_LAYOUTS: dict[int, str] = {
+    EC_INSTRUCTION_ABORT_LOWER: "ESR_ISS_IA",
+    EC_INSTRUCTION_ABORT_SAME: "ESR_ISS_IA",
+    EC_DATA_ABORT_LOWER: "ESR_ISS_DA",
+    EC_DATA_ABORT_SAME: "ESR_ISS_DA",
+}
+
+FAR_ELx = _layout(
+    "FAR_ELx",
+    "Fault Address Register (FAR_EL1 / FAR_EL2)",
+    [
+        _f(
+            "VA",
+            63,
+            0,
+            "Faulting virtual address",
+            "The virtual address of the access that faulted, for stage-1 and stage-2 faults "
+            "alike (a stage-2 fault's IPA is in HPFAR_EL2).",
+            kind="address",
+        )
+    ],
+)
+
+HPFAR_EL2 = _layout(
+    "HPFAR_EL2",
+    "Hypervisor IPA Fault Address Register",
+    [
+        _res0("RES0_3_0", 3, 0),
+        _f(
+            "FIPA",
+            43,
+            4,
+            "Faulting IPA [51:12]",
+            "Bits [51:12] of the IPA whose stage-2 translation faulted; for a fault on a "
+            "stage-1 table walk (S1PTW=1), the IPA of the table entry being read. Bits [43:40] "
+            "are IPA[51:48] with FEAT_LPA/FEAT_LPA2, RES0 otherwise.",
+            lpa2="FIPA[43:40] hold IPA[51:48].",
+        ),
+        _res0("RES0_62_44", 62, 44),
+        _f(
+            "NS",
+            63,
+            63,
+            "Faulting IPA space",
+            "0 = Non-secure IPA space here (Secure not modelled).",
+        ),
+    ],
+    "Written on a stage-2 abort taken to EL2 (translation, access flag, address size, permission).",
 )
 
 # ---------------------------------------------------------------------------------------------
@@ -1290,8 +1420,11 @@ LAYOUTS: dict[str, Layout] = {
         MAIR,
         PAR_EL1,
         PAR_EL1_FAULT,
+        ESR_ELx,
         ESR_ISS_DA,
         ESR_ISS_IA,
+        FAR_ELx,
+        HPFAR_EL2,
         ID_AA64MMFR0,
         ID_AA64MMFR1,
         ID_AA64MMFR2,

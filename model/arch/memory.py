@@ -1,13 +1,33 @@
-"""Physical memory seen by the walker: plain mappings and ``Memory`` objects (64-bit words at
-8-byte aligned physical addresses)."""
+"""Physical memory seen by the walker: 64-bit words at 8-byte aligned physical addresses.
+
+The walker asks a memory for each descriptor with ``read_descriptor(pa, stage, level,
+params)`` and gets the value and whether the memory invented it (``synthetic``) rather than
+holding it because the user set it. ``params`` describes the stage walk doing the read
+(``WalkGeometry``), so a memory that invents descriptors can make them fit the walk. Nothing
+here knows the walker.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
-if TYPE_CHECKING:  # pragma: no cover
-    from .walker import WalkParams
+
+class WalkGeometry(Protocol):
+    """What a memory may know about the stage walk that reads a descriptor
+    (``model.arch.params.WalkParams`` provides it)."""
+
+    @property
+    def input_address(self) -> int: ...
+
+    @property
+    def oa_bits(self) -> int: ...
+
+    @property
+    def granule_bits(self) -> int: ...
+
+    @property
+    def desc_variant(self) -> str: ...
 
 
 class Memory:
@@ -17,10 +37,16 @@ class Memory:
         raise NotImplementedError
 
     def read_descriptor(
-        self, pa: int, stage: int, level: int, params: WalkParams
+        self, pa: int, stage: int, level: int, params: WalkGeometry
     ) -> tuple[int, bool]:
         """Value of a descriptor and whether it was synthesized (False here)."""
         return self.read64(pa), False
+
+    def plain_words(self) -> Mapping[int, int] | None:
+        """The mapping ``{pa: value}`` behind this memory when reading a descriptor is just a
+        look-up in it (absent words read as 0), so the walker may look up directly; None
+        when a read does more."""
+        return None
 
 
 class DictMemory(Memory):
@@ -38,8 +64,15 @@ class DictMemory(Memory):
     def __contains__(self, pa: int) -> bool:
         return (pa & ~7) in self.words
 
+    def plain_words(self) -> Mapping[int, int] | None:
+        return self.words if type(self).read_descriptor is Memory.read_descriptor else None
+
 
 def as_memory(memory: Any) -> Memory:
+    """A ``Memory`` from a ``Memory``, a mapping ``{pa: value}``, None (all zero) or any
+    object with ``read64(pa)``."""
+    if type(memory) is dict:
+        return _MappingView(memory)
     if isinstance(memory, Memory):
         return memory
     if memory is None:
@@ -60,6 +93,9 @@ class _MappingView(Memory):
 
     def __contains__(self, pa: int) -> bool:
         return (pa & ~7) in self.mapping
+
+    def plain_words(self) -> Mapping[int, int] | None:
+        return self.mapping
 
 
 class _Wrapped(Memory):

@@ -31,6 +31,7 @@ from model.arch.fields import (
     Layout,
     descriptor_layout,
 )
+from model.arch.result import ReadRef
 from model.arch.walker import LevelRead, Regime, WalkParams, WalkResult
 from model.explore.background import FILL_REGION_SHIFT, page_descriptor
 
@@ -186,38 +187,10 @@ def address_segments(params: WalkParams, leaf_level: int | None = None) -> list[
 # -- descriptors ------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class ReadRef:
-    """A descriptor read found in a walk, with the parameters of the stage that read it."""
-
-    read: LevelRead
-    params: WalkParams
-    where: str  # "main" | "final-s2" | "nested-s2"
-
-
-def all_reads(result: WalkResult) -> list[ReadRef]:
-    """Every descriptor read of a walk: the main walk, the stage-2 walks that translated its
-    table addresses, and the stage-2 walk of the final IPA."""
-    out: list[ReadRef] = []
-    main_params = result.params.get("s1") or result.params.get("s2")
-    for read in result.levels:
-        if read.s2 is not None and read.s2.params is not None:
-            out.extend(ReadRef(r, read.s2.params, "nested-s2") for r in read.s2.levels)
-        params = main_params if read.stage == 1 else result.params.get("s2")
-        if params is not None and read.stage == 2 and result.regime == Regime.STAGE2.value:
-            params = replace(params, input_address=result.input_address)
-        if params is not None:
-            out.append(ReadRef(read, params, "main"))
-    final = result.s2_final
-    if final is not None and final.params is not None:
-        out.extend(ReadRef(r, final.params, "final-s2") for r in final.levels)
-    return out
-
-
 def find_read(result: WalkResult, address: int) -> ReadRef | None:
     """The read of the descriptor at physical ``address`` (the last one if read twice)."""
     found = None
-    for ref in all_reads(result):
+    for ref in result.reads():
         if ref.read.desc_address == address and ref.read.raw is not None:
             found = ref
     return found
@@ -247,7 +220,7 @@ def stopped_at(result: WalkResult, ref: ReadRef) -> bool:
     """Did the walk fault at this read (the last descriptor it read)?"""
     if result.fault is None:
         return False
-    reads = [r for r in all_reads(result) if r.read.desc_address is not None]
+    reads = [r for r in result.reads() if r.read.desc_address is not None]
     return bool(reads) and reads[-1].read is ref.read
 
 
@@ -393,11 +366,12 @@ def _follow_fill(config: Configuration) -> Configuration:
         if result.fault is None:
             return config
         memory = state_memory(config)
-        reads = [ref for ref in all_reads(result) if ref.read.desc_address is not None]
+        reads = [ref for ref in result.reads() if ref.read.desc_address is not None]
         last = reads[-1] if reads else None
-        if last is None or last.read.raw or memory.source(last.read.desc_address) != "empty":
+        address = last.read.desc_address if last is not None else None
+        if last is None or address is None or last.read.raw or memory.source(address) != "empty":
             return config
-        config = config.with_memory({last.read.desc_address: _fill_value(last, result)})
+        config = config.with_memory({address: _fill_value(last, result)})
     return config
 
 

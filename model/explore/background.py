@@ -33,7 +33,7 @@ from model.arch import geometry as geo
 from model.arch.cpu import CPU_PRESETS, Choices
 from model.arch.descriptors import encode_address
 from model.arch.fields import HCR_EL2, descriptor_layout
-from model.arch.memory import Memory
+from model.arch.memory import Memory, WalkGeometry
 from model.arch.walker import Regime, WalkParams, walk
 
 MASK64 = (1 << 64) - 1
@@ -137,7 +137,7 @@ def _root_params(origin: TablesOrigin) -> list[tuple[str, WalkParams]]:
         Regime.STAGE2.value: ("VTTBR_EL2",),
     }.get(origin.regime, ())
     probes.sort(key=lambda probe: probe[0] not in own)
-    roots = []
+    roots: list[tuple[str, WalkParams]] = []
     for name, regime, address, probe_regs in probes:
         result = walk(regime, probe_regs, {}, address, "el1r", cpu=cpu, choices=Choices())
         params = result.params.get("s2" if regime == Regime.STAGE2 else "s1")
@@ -315,7 +315,7 @@ class StateMemory(Memory):
         return self.source(pa) != "empty"
 
     def read_descriptor(
-        self, pa: int, stage: int, level: int, params: WalkParams
+        self, pa: int, stage: int, level: int, params: WalkGeometry
     ) -> tuple[int, bool]:
         """The value at ``pa`` and whether the link did not set it (background or empty)."""
         return self.read64(pa), (pa & ~7) not in self.words

@@ -110,20 +110,10 @@ def _field_diff(where: str, lay: Layout, old: int, new: int, level=None) -> list
     return out
 
 
-def _reads(result: WalkResult) -> list[LevelRead]:
-    reads = list(result.levels)
-    for lr in result.levels:
-        if lr.s2 is not None:
-            reads.extend(lr.s2.levels)
-    if result.s2_final is not None:
-        reads.extend(result.s2_final.levels)
-    return reads
-
-
 def _read_at(result: WalkResult, address: int) -> LevelRead | None:
-    for lr in _reads(result):
-        if lr.desc_address == address and lr.layout:
-            return lr
+    for ref in result.reads():
+        if ref.read.desc_address == address and ref.read.layout:
+            return ref.read
     return None
 
 
@@ -182,19 +172,20 @@ def config_changes(
                 change.used = name in used
                 out.append(change)
     for address in sorted(set(a.memory) | set(b.memory)):
-        old, new = a.memory.get(address), b.memory.get(address)
-        if old == new:
+        before, after = a.memory.get(address), b.memory.get(address)
+        if before == after:
             continue
         read = _read_at(rb, address)
         if read is None:
             continue  # not part of b's walk
-        if old is None:
+        if before is None:
             ref = _read_at(run(_without(b, address)), address)
-            old = ref.raw if ref is not None else 0
-        if new is None:
-            new = read.raw or 0
+            before = (ref.raw or 0) if ref is not None else 0
+        if after is None:
+            after = read.raw or 0
         where = f"stage-{read.stage} L{read.level} descriptor"
-        out += _field_diff(where, LAYOUTS[read.layout], old, new, (read.stage, read.level))
+        layout = LAYOUTS[read.layout or ""]
+        out += _field_diff(where, layout, before, after, (read.stage, read.level))
     return out
 
 
@@ -293,24 +284,21 @@ class LevelDiff:
 
 @dataclass
 class ParamDiff:
+    """A walk parameter (``model.arch.params.ParamFact``) that differs: its texts on each
+    side, None where that side's walk has no such stage."""
+
     stage: str
     name: str
-    a: object
-    b: object
-
-    @staticmethod
-    def _text(value: object) -> str:
-        if isinstance(value, bool):
-            return "yes" if value else "no"
-        return "—" if value is None else str(value)
+    a: str | None
+    b: str | None
 
     @property
     def a_text(self) -> str:
-        return self._text(self.a)
+        return "—" if self.a is None else self.a
 
     @property
     def b_text(self) -> str:
-        return self._text(self.b)
+        return "—" if self.b is None else self.b
 
 
 @dataclass
@@ -341,44 +329,26 @@ class Comparison:
         return [d for d in self.levels if d.meaning]
 
 
-def main_levels(result: WalkResult) -> list[LevelRead]:
-    """The levels of the walk proper: stage 1 (or stage 2 alone), then the final stage 2."""
-    reads = list(result.levels)
-    if result.s2_final is not None:
-        reads += result.s2_final.levels
-    return reads
-
-
-_PARAM_NAMES = (
-    ("granule_kb", "granule (KB)"),
-    ("ds", "DS in effect"),
-    ("iasize", "input size (bits)"),
-    ("start_level", "start level"),
-    ("start_table_entries", "start-table entries"),
-    ("concatenated_tables", "concatenated tables"),
-    ("oa_bits", "output size (bits)"),
-    ("ttbr_52bit", "52-bit TTBR format"),
-    ("desc_variant", "descriptor format"),
-)
-
-
 def compare(a: Configuration, b: Configuration) -> Comparison:
     ra, rb = run(a), run(b)
     params = []
     for stage in sorted(set(ra.params) | set(rb.params)):
         pa, pb = ra.params.get(stage), rb.params.get(stage)
-        for attr, label in _PARAM_NAMES:
-            va = getattr(pa, attr) if pa else None
-            vb = getattr(pb, attr) if pb else None
-            if va != vb:
-                params.append(ParamDiff(stage, label, va, vb))
-    la = {(r.stage, r.level): r for r in main_levels(ra)}
-    lb = {(r.stage, r.level): r for r in main_levels(rb)}
-    keys = sorted(set(la) | set(lb), key=lambda k: (k[0], k[1]))
+        fa = {f.key: f for f in pa.facts()} if pa else {}
+        fb = {f.key: f for f in pb.facts()} if pb else {}
+        for key in dict.fromkeys([*fa, *fb]):
+            a_fact, b_fact = fa.get(key), fb.get(key)
+            if (a_fact.value if a_fact else None) != (b_fact.value if b_fact else None):
+                name = (a_fact or b_fact).name  # type: ignore[union-attr]
+                a_text = a_fact.text if a_fact else None
+                params.append(ParamDiff(stage, name, a_text, b_fact.text if b_fact else None))
+    # The levels of the walks proper: stage 1 (or stage 2 alone), then the final stage 2.
+    la = {(r.read.stage, r.read.level): r.read for r in ra.reads(nested=False)}
+    lb = {(r.read.stage, r.read.level): r.read for r in rb.reads(nested=False)}
     levels = []
-    for key in keys:
-        x, y = la.get(key), lb.get(key)
-        d = LevelDiff(key[0], key[1], x, y)
+    for stage_level in sorted(set(la) | set(lb)):
+        x, y = la.get(stage_level), lb.get(stage_level)
+        d = LevelDiff(stage_level[0], stage_level[1], x, y)
         if x is not None and y is not None:
             d.index_moved = (x.index_hi, x.index_lo) != (y.index_hi, y.index_lo)
             d.address_differs = x.desc_address != y.desc_address

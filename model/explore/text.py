@@ -20,7 +20,8 @@ import textwrap
 import unicodedata
 from collections.abc import Iterable, Mapping
 
-from model.arch.descriptors import BitSource
+from model.arch.attrs import CombinedAttributes, LeafAttributes, OutputAttributes
+from model.arch.permissions import Permissions, TwoStagePermissions
 from model.arch.walker import LevelRead, Regime, StageWalk, WalkParams, WalkResult
 
 from .configs import CONFIG_PRESETS, REGISTER_NAMES, Configuration, run
@@ -51,12 +52,6 @@ _KIND_SHORT = {
     "invalid": "INVALID",
     "reserved": "RESERVED",
     "not-read": "not read",
-}
-
-_VARIANT_TEXT = {
-    "DS0": "OA in desc[47:n]",
-    "DS1": "OA[51:50] in desc[9:8]",
-    "LPA": "OA[51:48] in desc[15:12]",
 }
 
 _ASCII = str.maketrans({"→": "->", "←": "<-", "≤": "<=", "≥": ">=", "×": "x", "–": "-", "—": "-"})
@@ -108,6 +103,7 @@ def _title(config: Configuration | None) -> list[str]:
 
 
 def _stage_lines(p: WalkParams) -> list[str]:
+    facts = {f.key: f for f in p.facts()}
     what = "VA" if p.stage == 1 else "IPA"
     txsz = p.txsz_field.split(".")[-1]
     ps = p.ps_field.split(".")[-1]
@@ -115,22 +111,21 @@ def _stage_lines(p: WalkParams) -> list[str]:
     if p.ps_bits != p.oa_bits:
         oa += f" ({ps} asks {p.ps_bits})"
     first = (
-        f"Stage {p.stage}: {p.tcr_name} {p.granule_kb}KB granule, DS={int(p.ds)}, "
+        f"Stage {p.stage}: {p.tcr_name} {facts['granule'].text} granule, DS={int(p.ds)}, "
         f"{txsz}={p.txsz} ({p.iasize}-bit {what}), {oa}"
     )
     start = f"start level {p.start_level}"
     if p.stage == 2:
-        sl = f"SL0={p.sl0}" + (f" SL2={p.sl2}" if p.sl2 else "")
-        start = f"{sl}: {start}"
+        start = f"{facts['start_level'].why}: {start}"
     if p.concatenated_tables > 1:
         start += f", {p.concatenated_tables} concatenated tables"
-    start += f" ({p.start_table_entries} entries); {_VARIANT_TEXT.get(p.desc_variant, '')}"
+    start += f" ({p.start_table_entries} entries); {facts['desc_variant'].why}"
     lines = _wrap(first, "", "  ")
     lines += _wrap(start, "  ", "    ")
     lines += _wrap(f"{p.ttbr_name} {h64(p.ttbr_value)} -> table {h64(p.table_base)}", "  ")
     lines += _wrap(f"table base = {p.table_base_origin}", "    ", "      ")
     if p.ds_raw and not p.ds:
-        lines += _wrap(f"note: {p.ds_why}", "  ", "    ")
+        lines += _wrap(f"note: {facts['ds'].why}", "  ", "    ")
     return lines
 
 
@@ -180,75 +175,58 @@ def _walk_header(indent: str) -> str:
 # -- output address -----------------------------------------------------------------------------
 
 
-def _source_text(src: BitSource, stage_of: str, input_name: str) -> str:
-    if src.source == "ia":
-        return f"{input_name}{_bits(src.src_hi, src.src_lo)}"
-    if src.source == "ttbr":
-        return f"TTBR{_bits(src.src_hi, src.src_lo)}"
-    return f"{stage_of}{_level(src.level)} desc{_bits(src.src_hi, src.src_lo)}"
-
-
-def _oa_lines(result: WalkResult, input_name: str) -> list[str]:
+def _oa_lines(result: WalkResult) -> list[str]:
     oa = result.output_address
     if oa is None:
         return []
-    two_stage = result.s2_final is not None
-    ia_span = None
-    if two_stage:
-        ia_span = next((s for s in result.s2_final.oa_sources if s.source == "ia"), None)
     lines = []
     for src in result.oa_sources:
-        stage_of = ""
-        if two_stage:
-            from_s1 = ia_span is not None and src.oa_hi <= ia_span.oa_hi
-            stage_of = "S1 " if from_s1 else "S2 "
         value = (oa >> src.oa_lo) & ((1 << (src.oa_hi - src.oa_lo + 1)) - 1)
         target = f"OA{_bits(src.oa_hi, src.oa_lo)}"
-        source = _source_text(src, stage_of, input_name)
-        lines.append(f"  {target:<10}= {value:<#18x}<- {source}")
+        lines.append(f"  {target:<10}= {value:<#18x}<- {result.source_label(src)}")
     return lines
 
 
-def _perm_text(perms: Mapping) -> str:
+def _perm_text(perms: Permissions | None) -> str:
+    if perms is None:
+        return ""
     parts = []
     for el in ("EL2", "EL1", "EL0"):
-        p = perms.get(el)
-        if isinstance(p, Mapping):
+        p = perms.by_el.get(el)
+        if p is not None:
             flags = "".join(
-                letter if p.get(kind) else "-"
+                letter if p.allows(kind) else "-"
                 for letter, kind in (("R", "read"), ("W", "write"), ("X", "exec"))
             )
             parts.append(f"{el} {flags}")
     return ", ".join(parts)
 
 
-def _leaf_text(attrs: Mapping) -> str:
-    kind = attrs.get("leaf_kind")
-    size = attrs.get("block_size")
-    if not kind or not size:
+def _leaf_text(attrs: OutputAttributes | None) -> str:
+    if not isinstance(attrs, LeafAttributes):
         return ""
+    size = attrs.block_size
     units = [(1 << 40, "TB"), (1 << 30, "GB"), (1 << 20, "MB"), (1 << 10, "KB")]
     shown = next((f"{size // u}{name}" for u, name in units if size >= u and size % u == 0), "")
-    return f"{shown or size} {kind} at level {attrs.get('leaf_level')}"
+    return f"{shown or size} {attrs.leaf_kind} at level {attrs.leaf_level}"
 
 
 def _result_lines(result: WalkResult, input_name: str) -> list[str]:
     lines = []
-    attrs = result.attrs or {}
+    attrs = result.attrs
     if result.fault is None and result.output_address is not None:
-        leaf_attrs = attrs.get("stage2", attrs) if result.s2_final is not None else attrs
+        leaf_attrs = attrs.stage2 if isinstance(attrs, CombinedAttributes) else attrs
         leaf = _leaf_text(leaf_attrs)
         lines.append(f"Output PA {h64(result.output_address)}" + (f"  ({leaf})" if leaf else ""))
-        lines += _oa_lines(result, input_name)
-        if attrs.get("memory_type"):
-            sh = attrs.get("sh_name", "")
-            origin = attrs.get("sh_origin", "")
-            text = f"{attrs['memory_type']}; {sh}" + (f", from {origin}" if origin else "")
+        lines += _oa_lines(result)
+        if attrs is not None:
+            origin = attrs.sh_origin
+            text = f"{attrs.memory_type}; {attrs.sh_name}" + (f", from {origin}" if origin else "")
             lines += _wrap(text, "  memory: ", "    ")
-        perms = result.perms or {}
-        if "stage1" in perms:
-            s1 = _perm_text(perms["stage1"])
-            s2 = _perm_text(perms.get("stage2", {}))
+        perms = result.perms
+        if isinstance(perms, TwoStagePermissions):
+            s1 = _perm_text(perms.stage1)
+            s2 = _perm_text(perms.stage2)
             lines += _wrap(f"stage 1 {s1}; stage 2 {s2}", "  access: ", "    ")
         elif _perm_text(perms):
             lines += _wrap(_perm_text(perms), "  access: ", "    ")
@@ -340,7 +318,7 @@ def render_text(
         s2: StageWalk = result.s2_final
         lines.append(f"Stage 1 output IPA {h64(result.ipa)}, its stage-2 walk:")
         lines += _walk_lines(s2.levels, "  ", "s2 ")
-    if any(read.synthetic for read in _all_reads(result)):
+    if any(ref.read.synthetic for ref in result.reads()):
         lines += _wrap(
             "* synthetic: not set by this link; the explorer fills unset table entries "
             "with consistent valid descriptors.",
@@ -360,12 +338,3 @@ def render_text(
         for remark in remarks:
             lines += _wrap(remark, "- ", "  ")
     return _safe(lines, f"{LINK_PREFIX}{link}" if link else None)
-
-
-def _all_reads(result: WalkResult) -> Iterable[LevelRead]:
-    for read in result.levels:
-        if read.s2 is not None:
-            yield from read.s2.levels
-        yield read
-    if result.s2_final is not None:
-        yield from result.s2_final.levels

@@ -14,58 +14,22 @@ from dataclasses import dataclass, field
 
 from model.arch import geometry as geo
 from model.arch.faults import fsc_name
-from model.arch.fields import LAYOUTS, Field, Layout, descriptor_layout
+from model.arch.fields import (
+    ESR_ISS_LAYOUTS,
+    LAYOUTS,
+    ESR_ELx,
+    Layout,
+    descriptor_layout,
+)
+
+from .kernel_facts import VERSIONS, fact
+from .linux import fsc_statements
 
 MASK64 = (1 << 64) - 1
 
-# The ESR_ELx fields above the ISS (the model's LAYOUTS hold the two abort ISS layouts).
-ESR_TOP = Layout(
-    "ESR_ELx",
-    "Exception Syndrome Register (EC, IL, ISS2)",
-    64,
-    (
-        Field("RES0_63_56", 63, 56, "RES0", "Reserved, must be zero.", {}, "", "res0"),
-        Field(
-            "ISS2",
-            55,
-            32,
-            "ISS2",
-            "Extra syndrome for some exceptions (FEAT_LS64, GCS, ...); 0 for the aborts here.",
-        ),
-        Field(
-            "EC",
-            31,
-            26,
-            "Exception class",
-            "What kind of exception this is. 0x20/0x21 are Instruction Aborts from a lower / "
-            "the same EL, 0x24/0x25 Data Aborts from a lower / the same EL.",
-            {
-                0x20: "Instruction Abort from a lower EL",
-                0x21: "Instruction Abort, same EL",
-                0x24: "Data Abort from a lower EL",
-                0x25: "Data Abort, same EL",
-                0x15: "SVC from AArch64",
-                0x16: "HVC from AArch64",
-                0x17: "SMC from AArch64",
-                0x18: "Trapped MSR/MRS/system instruction",
-                0x00: "Unknown reason",
-            },
-            "",
-            "enum",
-        ),
-        Field("IL", 25, 25, "Instruction length", "1 = 32-bit instruction (always for aborts)."),
-        Field(
-            "ISS",
-            24,
-            0,
-            "Instruction specific syndrome",
-            "Decoded below with the layout chosen by EC.",
-        ),
-    ),
-    "The exception syndrome: EC picks the ISS layout.",
-)
-
-EC_LAYOUT = {0x20: "ESR_ISS_IA", 0x21: "ESR_ISS_IA", 0x24: "ESR_ISS_DA", 0x25: "ESR_ISS_DA"}
+# ESR_ELx (EC, IL, ISS2) and the ISS layout each abort EC selects, from the model's tables.
+ESR_TOP = ESR_ELx
+EC_LAYOUT = ESR_ISS_LAYOUTS
 _FSC_FIELDS = {"DFSC", "IFSC", "FST"}
 
 
@@ -282,6 +246,8 @@ def decode(target: Target, value: int) -> Decoding:
             if value & 1
             else "Bit 0 (F) is 0: the translation succeeded."
         )
+        if value & 1:
+            d.notes += _linux_fsc_notes(lay.get(value, "FST"))
         return d
     if key == "ESR_ELx":
         d = Decoding(key, value, ["ESR_ELx"], ESR_TOP.title, _rows(ESR_TOP, value, "ESR"))
@@ -295,11 +261,28 @@ def decode(target: Target, value: int) -> Decoding:
         else:
             lay = LAYOUTS[iss_name]
             d.layouts.append(iss_name)
-            d.rows += _rows(lay, ESR_TOP.get(value, "ISS"), "ISS")
+            iss = ESR_TOP.get(value, "ISS")
+            d.rows += _rows(lay, iss, "ISS")
             d.notes.append(f"EC {ec:#04x}: ISS decoded as {lay.title}.")
+            fsc = next(lay.get(iss, f.name) for f in lay.fields if f.name in _FSC_FIELDS)
+            d.notes += _linux_fsc_notes(fsc)
         return d
     lay = LAYOUTS[key]
     return Decoding(key, value, [key], lay.title or kind.title, _rows(lay, value))
+
+
+def _linux_fsc_notes(fsc: int) -> list[str]:
+    """What Linux's esr.h says about this code, for every release range it differs in."""
+    notes: list[str] = []
+    seen: set[str] = set()
+    for v in VERSIONS:
+        for st in fsc_statements(fsc, v.tag):
+            if st.fact in seen:
+                continue
+            seen.add(st.fact)
+            f = fact(st.fact)
+            notes.append(f"Linux {f.range_text}: {st.text} ({f.file}, {f.function}, {f.commit})")
+    return notes
 
 
 def layouts_for(target: Target, value: int = 0) -> list[Layout]:

@@ -19,6 +19,9 @@ class Term:
     definition: str
     names: tuple[str, ...] = ()
     see: tuple[str, ...] = field(default_factory=tuple)
+    # Linux/KVM facts (model.teach.kernel_facts keys) shown under the definition, each with
+    # the releases it holds for; the definition itself speaks of the architecture.
+    linux: tuple[str, ...] = ()
 
     @property
     def anchor(self) -> str:
@@ -29,8 +32,8 @@ class Term:
         return (self.title, *self.names)
 
 
-def _t(slug: str, title: str, definition: str, names=(), see=()) -> Term:
-    return Term(slug, title, definition, tuple(names), tuple(see))
+def _t(slug: str, title: str, definition: str, names=(), see=(), linux=()) -> Term:
+    return Term(slug, title, definition, tuple(names), tuple(see), tuple(linux))
 
 
 TERMS: tuple[Term, ...] = (
@@ -120,9 +123,15 @@ TERMS: tuple[Term, ...] = (
         "txsz",
         "TxSZ",
         "T0SZ / T1SZ: the input address space is 64 - TxSZ bits wide. 16 means 48 bits; 12 "
-        "means 52 bits and needs DS=1 (4KB/16KB) or FEAT_LVA (64KB).",
+        "means 52 bits. At stage 1, 12 needs DS=1 (4KB/16KB) or FEAT_LVA (64KB), and with 4KB "
+        "a 52-bit walk starts at level -1. At stage 2 (VTCR_EL2.T0SZ) the smallest value comes "
+        "from the PA range (PAMax): 12 needs 52-bit PAs - FEAT_LPA with 64KB, FEAT_LPA2 and "
+        "DS=1 with 4KB/16KB - and the start level is set by SL0 (and SL2), not by T0SZ, which "
+        "must only be consistent with it: a 52-bit IPA with 4KB can start at level 0 with 16 "
+        "concatenated tables.",
         ["T0SZ", "T1SZ"],
-        ["va", "start-level"],
+        ["va", "start-level", "sl0"],
+        ["kvm-s2-levels"],
     ),
     _t(
         "ips",
@@ -176,15 +185,17 @@ TERMS: tuple[Term, ...] = (
         "descriptors; its faults have their own codes (Translation 0x2B, Address size 0x29).",
         ["level -1"],
         ["lpa2", "fsc"],
+        ["esr-addrsz-nl-0x25", "esr-addrsz-nl", "kvm-s2-levels"],
     ),
     _t(
         "concatenation",
         "Concatenation",
         "Stage 2 only: the start table may be up to 16 granule-sized tables placed "
-        "back-to-back, so the start level resolves up to 4 extra bits. This is how KVM reaches "
-        "52-bit IPAs with 4KB pages without level -1.",
+        "back-to-back, so the start level resolves up to 4 extra bits: a 52-bit IPA with 4KB "
+        "pages can start at level 0 with 16 concatenated tables instead of at level -1.",
         ["concatenated tables", "concatenated"],
         ["stage2", "sl0"],
+        ["kvm-s2-levels"],
     ),
     _t(
         "sl0",
@@ -307,9 +318,10 @@ TERMS: tuple[Term, ...] = (
         "Fault status code, 6 bits: ESR_ELx.ISS.DFSC/IFSC [5:0] and PAR_EL1.FST [6:1]. Encodes "
         "the kind and level: Translation 0x04+level, Address size 0x00+level, Access flag "
         "0x08+level, Permission 0x0C+level, and for level -1 0x2B (Translation) and 0x29 "
-        "(Address size).",
+        "(Address size). 0x25 is a Granule Protection Fault on a walk at level 1.",
         ["DFSC", "IFSC", "FST", "fault status code"],
         ["esr", "par", "level-minus-1"],
+        ["esr-addrsz-nl-0x25", "esr-addrsz-nl", "esr-level-minus-1"],
     ),
     _t(
         "par",
@@ -357,11 +369,13 @@ TERMS: tuple[Term, ...] = (
     _t(
         "nvhe",
         "nVHE",
-        "Non-VHE KVM: the host kernel runs at EL1 and a small hypervisor runs at EL2 with its "
-        "own stage-1 tables (TCR_EL2 with E2H=0: one range, DS at bit 32). Protected KVM "
-        "(pKVM) is nVHE plus a stage 2 for the host itself.",
-        ["non-VHE", "pKVM", "protected"],
+        "Non-VHE: the host kernel runs at EL1 and a small hypervisor runs at EL2 with its own "
+        "stage-1 tables. With HCR_EL2.E2H=0 TCR_EL2 has its own layout: one range, DS at bit "
+        "32. Protected KVM (pKVM) also puts the host under a stage 2 of its own; its "
+        "hypervisor may run with E2H=1 (hVHE), TCR_EL2 then taking the TCR_EL1 layout.",
+        ["non-VHE", "pKVM", "protected", "hVHE"],
         ["vhe", "stage2"],
+        ["hyp-pgtable", "hvhe-opt-in", "hvhe-protected", "pkvm-host-s2"],
     ),
     _t(
         "tbi",

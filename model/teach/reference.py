@@ -216,6 +216,7 @@ def stage2_rows() -> tuple[Stage2Row, ...]:
                     )
                 )
                 continue
+            assert start is not None  # an encoding without a start level is invalid
             lo_t, hi_t = geo.s2_t0sz_range(g, start)
             lo_t, hi_t = max(lo_t, tmin), min(hi_t, tmax)
             if lo_t > hi_t:

@@ -16,6 +16,8 @@ from model.arch.walker import WalkResult
 from model.explore.compare import FieldChange, config_changes
 from model.explore.configs import CONFIG_PRESETS, Configuration, edit_descriptor, run
 
+from .kernel_facts import KernelFact, fact, version
+
 
 @dataclass(frozen=True)
 class TourStep:
@@ -25,6 +27,10 @@ class TourStep:
     text: tuple[str, ...]
     focus: tuple[str, ...] = ()  # "registers", "levels", "descriptor", "outcome", "fault"
     glossary: tuple[str, ...] = ()  # glossary slugs worth reading at this step
+    # Linux/KVM facts (model.teach.kernel_facts keys) shown beside the walk; "a|b" lists
+    # alternatives for different releases, of which the one holding for the chosen release
+    # is shown. The step's own text speaks of the architecture only.
+    linux: tuple[str, ...] = ()
 
 
 def _set_oa_51_50(value: int, variant: str) -> int:
@@ -81,11 +87,14 @@ def _steps() -> list[TourStep]:
                 "(a 48-bit VA), TG0=4KB, IPS=48 bits, DS=0.",
                 "Four levels, 0 to 3, each indexed by 9 VA bits: [47:39], [38:30], [29:21], "
                 "[20:12]. Bits [11:0] are the offset within the 4KB page.",
-                "In every descriptor bits [9:8] are SH (shareability) and bits [47:12] the "
-                "address. Keep an eye on those two facts: LPA2 changes both.",
+                "In block and page descriptors bits [9:8] are SH (shareability) and bits "
+                "[47:12] the output address; table descriptors ignore bits [11:2] and hold the "
+                "next table's address in bits [47:12]. Keep an eye on bits [9:8] and on the "
+                "address bits: LPA2 changes both.",
             ),
             ("levels", "descriptor"),
             ("granule", "txsz", "start-level", "descriptor"),
+            ("pgtable-levels", "pgtable-folding"),
         ),
         TourStep(
             "ds-on",
@@ -101,10 +110,11 @@ def _steps() -> list[TourStep]:
                 "The level-3 page descriptor was written with SH=0b11 (Inner Shareable). "
                 "Read with DS=1 those bits put its output address 3 * 2^50 bytes higher, "
                 "above the 48-bit PA size (IPS): the walk now ends in an Address size fault "
-                "at level 3. This is why Linux cannot flip DS on a live page table.",
+                "at level 3. So DS cannot be switched on under live tables.",
             ),
             ("registers", "descriptor", "fault"),
             ("ds", "sh", "oa"),
+            ("host-lpa2-stub|host-lpa2", "no-live-ds-flip", "host-lpa2-descriptors"),
         ),
         TourStep(
             "t0sz-12",
@@ -123,6 +133,7 @@ def _steps() -> list[TourStep]:
             ),
             ("levels",),
             ("level-minus-1", "txsz", "start-level"),
+            ("kconfig-va52-64k-only|kconfig-va52", "pgtable-levels-52"),
         ),
         TourStep(
             "oa-51-50",
@@ -148,13 +159,14 @@ def _steps() -> list[TourStep]:
             (
                 "TTBR0_EL1 bits [5:2] now carry the start table's address bits [51:48] "
                 "(here 0x8), so the level -1 table itself lives above 2^51.",
-                "In this format TTBR bit 1 is RES0 and the start table must be aligned to at "
-                "least 64 bytes, even though the level -1 table is only 128 bytes here.",
-                "Linux packs a 52-bit table address into a TTBR with phys_to_ttbr(), "
-                "moving PA[51:48] into bits [5:2].",
+                "Like every translation table, the start table is aligned to its own size: "
+                "this level -1 table has 16 entries, 128 bytes, so BADDR bits [6:0] are zero. "
+                "The 52-bit format adds a floor: bits [5:2] carry base[51:48] and bit 1 is "
+                "RES0, so a start table smaller than 64 bytes is still 64-byte aligned.",
             ),
             ("registers", "levels"),
             ("ttbr52", "ttbr"),
+            ("phys-to-ttbr",),
         ),
         TourStep(
             "l0-block-4k",
@@ -165,11 +177,10 @@ def _steps() -> list[TourStep]:
                 "512GB. Without LPA2 the same bits would be a Translation fault at level 0.",
                 "The walk stops after two reads. The output keeps VA[38:0] and takes "
                 "OA[51:39] from the descriptor.",
-                "KVM does not create these blocks in its stage-2 tables: "
-                "KVM_PGTABLE_MIN_BLOCK_LEVEL stays at 1 for 4KB pages.",
             ),
             ("levels", "outcome"),
             ("block", "lpa2"),
+            ("kvm-min-block",),
         ),
         TourStep(
             "l1-block-16k",
@@ -181,9 +192,15 @@ def _steps() -> list[TourStep]:
                 "32-entry table indexed by VA[51:47]; 16KB never needs level -1.",
                 "Level 1 can now hold a 64GB block. Without LPA2 16KB only has level-2 "
                 "(32MB) blocks.",
+                "The walk now goes through TTBR1_EL1, so the TTBR1 fields of TCR_EL1 come into "
+                "play: T1SZ (input size), TG1 (granule) and IRGN1/ORGN1, the inner and outer "
+                "cacheability of the walker's own reads of TTBR1 tables - they change how "
+                "table reads are cached, not where the walk goes. TG0 changes too, for the "
+                "TTBR0 range this walk does not use.",
             ),
             ("levels", "registers"),
             ("granule", "block", "stride"),
+            ("kvm-min-block",),
         ),
         TourStep(
             "64k-lpa",
@@ -206,14 +223,22 @@ def _steps() -> list[TourStep]:
             "The nVHE hypervisor's own tables: TCR_EL2 with E2H=0",
             p["nvhe-hyp-lpa2"],
             (
-                "KVM in nVHE or protected mode runs its EL2 code with its own stage-1 tables. "
-                "With E2H=0, TCR_EL2 has a different layout: one VA range, PS at [18:16] and "
-                "DS at bit 32, not 59.",
+                "A hypervisor that runs at EL2 with HCR_EL2.E2H=0 has its own single-range "
+                "stage 1. TCR_EL2 then has a different layout: one VA range, PS at [18:16] "
+                "and DS at bit 32, not 59.",
                 "The walk is the same five-level 4KB LPA2 walk; only where the bits live in "
-                "the control register differs.",
+                "the control register differs. What KVM programs here depends on the kernel "
+                "release: see 'In Linux terms' below.",
             ),
             ("registers",),
             ("nvhe", "ds"),
+            (
+                "hyp-pgtable",
+                "hyp-va-bits-idmap|hyp-va-bits",
+                "hyp-tcr-kvm|hyp-tcr-host",
+                "kvm-pte-format",
+                "hvhe-opt-in|hvhe-protected",
+            ),
         ),
         TourStep(
             "s2-sl2",
@@ -226,20 +251,23 @@ def _steps() -> list[TourStep]:
             ),
             ("registers", "levels"),
             ("sl0", "stage2", "level-minus-1"),
+            ("kvm-s2-levels",),
         ),
         TourStep(
             "s2-concat",
-            "Stage 2 with 16 concatenated level-0 tables (what KVM does)",
+            "Stage 2 with 16 concatenated level-0 tables",
             p["s2-52-concat16"],
             (
                 "The same 52-bit IPA space without level -1: SL0=0b10 starts at level 0 and "
                 "the level-0 index is IPA[51:39], 13 bits, spread over 16 concatenated 4KB "
                 "tables that must sit together, 64KB-aligned.",
-                "One read fewer per walk, at the cost of a 64KB start table. KVM always "
-                "chooses this: its stage-2 walks start at level 0 or below.",
+                "One read fewer per walk, at the cost of a 64KB start table. With 4KB pages "
+                "a 52-bit stage 2 never has to start at level -1: level 0 is the highest start "
+                "level it needs. 'In Linux terms' below says which layout KVM picks.",
             ),
             ("registers", "levels"),
             ("concatenation", "sl0"),
+            ("kvm-s2-levels", "kvm-vtcr-ds", "kvm-lpa2"),
         ),
         TourStep(
             "s1-s2-mismatch",
@@ -248,13 +276,16 @@ def _steps() -> list[TourStep]:
             (
                 "A guest does not have to use LPA2 because the host does. Here the guest's "
                 "TCR_EL1.DS=0 (48-bit, bits [9:8] are SH) while VTCR_EL2.DS=1.",
-                "Each stage-1 table address is an IPA and goes through the 52-bit stage 2 "
-                "first, whose descriptors put OA[51:50] in bits [9:8]. Code that walks guest "
-                "tables (KVM's AT emulation, nested virtualization) has to track the two "
-                "formats separately.",
+                "Each stage-1 table address is an IPA, so before each of the four stage-1 "
+                "reads the CPU walks the 52-bit stage 2 for the table's IPA, whose descriptors "
+                "put OA[51:50] in bits [9:8]. The table below lists the stage-1 levels and "
+                "then the stage-2 walk of the final IPA only; the explorer shows each table's "
+                "stage-2 walk nested in its stage-1 level.",
+                "Software that walks guest tables has to track the two formats separately.",
             ),
             ("levels", "descriptor"),
             ("stage1", "stage2", "s1ptw"),
+            ("kvm-lpa2", "kvm-vtcr-ds"),
         ),
         TourStep(
             "fault-l-1-translation",
@@ -269,6 +300,7 @@ def _steps() -> list[TourStep]:
             ),
             ("fault",),
             ("fsc", "level-minus-1"),
+            ("esr-level-minus-1",),
         ),
         TourStep(
             "fault-l-1-addrsize",
@@ -304,6 +336,17 @@ def step(n: int) -> TourStep:
 @cache
 def result(n: int) -> WalkResult:
     return run(step(n).config)
+
+
+def linux_facts(n: int, kernel: str | None = None) -> list[KernelFact]:
+    """The Linux/KVM facts of step ``n`` that hold for a release (the first holding one of
+    each ``a|b`` alternative)."""
+    v = version(kernel)
+    out = []
+    for entry in step(n).linux:
+        held = [fact(k) for k in entry.split("|") if fact(k).holds(v)]
+        out += held[:1]
+    return out
 
 
 @cache

@@ -13,7 +13,6 @@ from app.fragment import changed_regions
 from app.render.grids import bit_grid
 from app.state import encode
 from app.views import card_view, explorer_view
-from model.explore.actions import all_reads
 from model.explore.configs import CONFIG_PRESETS, run
 
 
@@ -29,8 +28,8 @@ def random_states(slug: str, clicks: int, seed: int):
         controls = [f"r.{name.lower()}" for name in config.registers] + ["va"]
         controls += [
             f"m.{ref.read.desc_address:#x}"
-            for ref in all_reads(result)
-            if ref.where != "nested-s2" and ref.read.raw is not None
+            for ref in result.reads(nested=False)
+            if ref.read.raw is not None
         ]
         # Often the same control again: a user sets several bits of one descriptor.
         if last not in controls or rng.random() < 0.5:
@@ -49,9 +48,9 @@ def test_shared_views_equal_fresh_ones(slug):
         result = run(config)
         view = explorer_view(config, result)
         name = "IPA" if config.regime == "stage2" else "VA"
-        main = [card_view(r, config, {}, {}, name) for r in all_reads(result) if r.where == "main"]
+        main = [card_view(r, config, {}, {}, name) for r in result.reads() if r.role == "main"]
         final = [
-            card_view(r, config, {}, {}, "IPA") for r in all_reads(result) if r.where == "final-s2"
+            card_view(r, config, {}, {}, "IPA") for r in result.reads() if r.role == "final-s2"
         ]
         assert list(view.walk.cards) == main
         assert list(view.walk.final_cards) == final

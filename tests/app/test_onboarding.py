@@ -157,3 +157,80 @@ def test_explorer_shows_linux_names(client):
     r = client.get("/?" + encode(CONFIG_PRESETS["4k-52-lpa2"]))
     assert r.status_code == 200
     assert "In Linux terms" in r.text and "p4d" in r.text
+
+
+# -- kernel releases (issue 14) -------------------------------------------------------------
+
+
+def test_matrix_per_kernel_release(client):
+    from model.teach import kernel_facts
+
+    for v in kernel_facts.VERSIONS:
+        r = client.get("/matrix", params={"kernel": v.tag, "valid": "1"})
+        assert r.status_code == 200 and f"({v.tag})" in r.text
+        # The selector works without JavaScript: a GET form and plain links.
+        assert '<form class="kf-form" method="get" action="/matrix">' in r.text
+        assert f'<option value="{v.tag}" selected>' in r.text
+        # Every short reference points at a source listed on the page, linked at the release.
+        ids = set(re.findall(r'id="(fact-[^"]+)"', r.text))
+        refs = set(re.findall(r'href="#(fact-[^"]+)"', r.text))
+        assert refs and refs <= ids
+        assert f"https://elixir.bootlin.com/linux/{v.tag}/source/arch/arm64/" in r.text
+    hyp = "lpa2-va52-nvhe-4k-pa48-va48"
+    before = client.get("/matrix", params={"kernel": "v6.13"}).text
+    after = client.get("/matrix", params={"kernel": "v6.14"}).text
+    assert "TCR_EL2.DS=1 from kvm_lpa2_is_enabled()" in before.split(f'id="{hyp}"')[1]
+    assert "TCR_EL2.DS=0 from the host" in after.split(f'id="{hyp}"')[1]
+
+
+def test_matrix_unknown_kernel_is_a_clear_4xx(client):
+    r = client.get("/matrix", params={"kernel": "<b>v9"})
+    assert r.status_code == 422
+    assert "kernel=&lt;b&gt;v9" in r.text and "<b>v9" not in r.text
+    assert "not a kernel version this page knows" in r.text
+
+
+def test_matrix_explorer_links_walk(client):
+    html = client.get("/matrix", params={"kernel": "v6.13", "valid": "1"}).text
+    links = re.findall(r'<a href="/\?([^"]+)">', html)
+    assert len(links) > 100
+    for query in links[:40]:
+        r = client.get("/?" + query.replace("&amp;", "&"))
+        assert r.status_code == 200
+
+
+def test_explorer_linux_panel_release_links(client):
+    query = encode(CONFIG_PRESETS["nvhe-hyp-lpa2"])
+    page = client.get(f"/?{query}").text
+    assert f'href="/?{query}&kernel=v6.8"'.replace("&", "&amp;") in page
+    old = client.get(f"/?{query}&kernel=v6.8")
+    assert old.status_code == 200 and 'In Linux terms <span class="why">(v6.8)' in old.text
+    assert "kvm_lpa2_is_enabled()" in old.text and "from the host" not in old.text
+    new = client.get(f"/?{query}&kernel=v7.2").text
+    assert "from the host&#39;s lpa2_is_enabled()" in new
+    bad = client.get(f"/?{query}&kernel=7.99")
+    assert bad.status_code == 422 and "not a kernel version this page knows" in bad.text
+
+
+def test_explorer_address_size_fault_at_level_minus_1_names_the_linux_macro(client):
+    n = next(i for i, s in enumerate(tour.steps(), 1) if s.slug == "fault-l-1-addrsize")
+    query = encode(tour.step(n).config)
+    old = client.get(f"/?{query}&kernel=v6.13").text
+    assert "ESR_ELx_FSC_ADDRSZ_nL(-1) gives 0x25" in old
+    new = client.get(f"/?{query}").text
+    assert "ESR_ELx_FSC_ADDRSZ_nL(-1) gives 0x29" in new
+
+
+def test_tour_linux_facts_follow_the_release(client):
+    n = next(i for i, s in enumerate(tour.steps(), 1) if s.slug == "nvhe-el2")
+    old = client.get(f"/tour/{n}", params={"kernel": "v6.8"}).text
+    new = client.get(f"/tour/{n}").text
+    assert "arm64_sw.hvhe=1 on the command line" in old and "alias for arm64_sw.hvhe=1" in new
+    assert client.get(f"/tour/{n}", params={"kernel": "x"}).status_code == 422
+
+
+def test_glossary_and_decoder_explain_the_esr_macro(client):
+    html = client.get("/glossary").text
+    assert "6.9–7.1" in html and "ESR_ELx_FSC_ADDRSZ_nL" in html
+    r = client.get("/decode", params={"reg": "ESR_ELx", "value": "0x96000029"})
+    assert "Linux 6.9–7.1" in r.text and "Linux 7.2+" in r.text

@@ -13,7 +13,7 @@ from app.links import Links
 from app.state import decode, encode
 from app.views import explorer_view
 from app.walks import state_of
-from model.explore.actions import all_reads
+from model.arch.result import NESTED
 from model.explore.configs import CONFIG_PRESETS, run
 from tests.app.html_regions import Html, apply_answer, main_of
 from tests.app.test_click_views import random_states
@@ -111,7 +111,7 @@ def click_targets(config, rng: random.Random) -> list[tuple[str, str]]:
     """What a user might do next: a register, descriptor or address bit, a field typed in,
     a bad value typed, or a quick action."""
     result = run(config)
-    reads = [r for r in all_reads(result) if r.where != "nested-s2" and r.read.raw is not None]
+    reads = [r for r in result.reads() if r.role != NESTED and r.read.raw is not None]
     controls = [f"r.{name.lower()}" for name in config.registers] + ["va"]
     controls += [f"m.{r.read.desc_address:#x}" for r in reads]
     choice = rng.random()
@@ -124,13 +124,22 @@ def click_targets(config, rng: random.Random) -> list[tuple[str, str]]:
     return [("flip", f"{rng.choice(controls)}:{rng.randrange(64)}")]
 
 
-@pytest.mark.parametrize("slug", ["4k-52-lpa2", "s1-48-over-s2-52", "s2-52-concat16"])
-def test_an_answer_swapped_into_the_page_is_the_next_page(client, slug):
+@pytest.mark.parametrize(
+    ("slug", "kernel"),
+    [
+        ("4k-52-lpa2", ""),
+        ("s1-48-over-s2-52", ""),
+        ("s2-52-concat16", ""),
+        ("nvhe-hyp-lpa2", "v6.8"),
+    ],
+)
+def test_an_answer_swapped_into_the_page_is_the_next_page(client, slug, kernel):
     """Click by click, htmx's swap of the answer into the page gives the page of the new
-    state; a refused edit gives the page that marks the bad field (422)."""
+    state; a refused edit gives the page that marks the bad field (422). A kernel release
+    chosen for the Linux panel stays from click to click."""
     rng = random.Random(slug)
     config = CONFIG_PRESETS[slug]
-    query = encode(config)
+    query = encode(config) + (f"&kernel={kernel}" if kernel else "")
     page = client.get(f"/?{query}").text
     refused = 0
     for _ in range(25):
@@ -145,6 +154,7 @@ def test_an_answer_swapped_into_the_page_is_the_next_page(client, slug):
             assert main_of(swapped) == main_of(expected.text)
             continue  # the page keeps showing the last good state
         query = answer.headers["HX-Replace-Url"][2:]
+        assert query.endswith(f"&kernel={kernel}") if kernel else "kernel=" not in query
         page = client.get(f"/?{query}").text
         assert main_of(swapped) == main_of(page)
         config = decode(query).config

@@ -109,8 +109,7 @@ def walk_summary(s: Scenario) -> str:
         )
     else:
         lines.append(
-            f"  ok: OA={res.output_address:#x} attrs attr={res.attrs.get('attr')} "
-            f"sh={res.attrs.get('sh')}"
+            f"  ok: OA={res.output_address:#x} attrs attr={res.attrs.attr} sh={res.attrs.sh}"
         )
     return "\n".join(lines)
 

@@ -32,8 +32,10 @@ from qemu_runner import RAM_BASE, RAM_END, GuestException, QemuFailure, Scenario
 import model
 from model import Choices, at_walk
 from model.arch import geometry as geo
-from model.arch import walker as walker_mod
-from model.arch.faults import FaultKind, fsc_for, make_fault
+from model.arch import plans
+from model.arch.attrs import CombinedAttributes
+from model.arch.faults import FaultKind, FaultRule, fsc_for
+from model.arch.params import Stage2Setup, register
 
 U64 = (1 << 64) - 1
 
@@ -278,7 +280,8 @@ def _qemu72_s2_strict(vtcr: int, cpu) -> str | None:
 
 @contextlib.contextmanager
 def _qemu_semantics(block_any: bool, s2_strict: bool):
-    """Temporarily patch model functions to QEMU-7.2 behaviour (test code only)."""
+    """Temporarily patch model functions to QEMU-7.2 behaviour (test code only). Walk plans
+    are compiled from these functions, so the plan caches are emptied on the way in and out."""
     saved = []
     if block_any:
         orig_ba = geo.block_allowed
@@ -289,38 +292,43 @@ def _qemu_semantics(block_any: bool, s2_strict: bool):
         saved.append((geo, "block_allowed", orig_ba))
         geo.block_allowed = block_allowed
     if s2_strict:
-        orig_mk = walker_mod._Walker._make_s2_template
+        orig_derive = plans.derive_stage2
 
-        def make(self):
-            params, fault = orig_mk(self)
-            if fault is None:
-                why = _qemu72_s2_strict(self.reg("VTCR_EL2"), self.cpu)
+        def derive(regs, cpu, notes):
+            params, setup = orig_derive(regs, cpu, notes)
+            if setup.problem is None:
+                why = _qemu72_s2_strict(register(regs, "VTCR_EL2"), cpu)
                 if why:
-                    fault = make_fault(FaultKind.TRANSLATION, 0, 2, "qemu72-s2-setup", why, "")
-            return params, fault
+                    rule = FaultRule("qemu72-s2-setup", FaultKind.TRANSLATION, why, "")
+                    setup = Stage2Setup(rule.site(level=0))
+            return params, setup
 
-        saved.append((walker_mod._Walker, "_make_s2_template", orig_mk))
-        walker_mod._Walker._make_s2_template = make
+        saved.append((plans, "derive_stage2", orig_derive))
+        plans.derive_stage2 = derive
+    if saved:
+        plans.clear_plans()
     try:
         yield
     finally:
         for obj, name, orig in reversed(saved):
             setattr(obj, name, orig)
+        if saved:
+            plans.clear_plans()
 
 
 # ------------------------------------------------------------------ helpers on walks
 def _all_reads(res):
-    """Every descriptor read of a walk in order: (stage, level, pa, s1_level)."""
+    """Every descriptor read of a walk in order: (stage, level, pa, s1_level), where
+    s1_level is the stage-1 level a stage-2 read served (None for the final stage 2)."""
     out = []
-    for lr in res.levels:
-        if lr.s2 is not None:
-            for s2lr in lr.s2.levels:
-                out.append((2, s2lr.level, s2lr.desc_address, lr.level))
-        if lr.desc_address is not None and lr.raw is not None:
-            out.append((lr.stage, lr.level, lr.desc_address, lr.level))
-    if res.s2_final is not None:
-        for s2lr in res.s2_final.levels:
-            out.append((2, s2lr.level, s2lr.desc_address, None))
+    for ref in res.reads():
+        r = ref.read
+        if ref.role == "nested-s2":
+            out.append((2, r.level, r.desc_address, ref.serves.level))
+        elif ref.role == "final-s2":
+            out.append((2, r.level, r.desc_address, None))
+        elif r.desc_address is not None and r.raw is not None:
+            out.append((r.stage, r.level, r.desc_address, r.level))
     return out
 
 
@@ -447,21 +455,19 @@ def expected_qemu(s: Scenario, version: tuple, disabled: frozenset = frozenset()
                     return ExpectCrash("stage-2 AF/permission fault on a level -1 table read")
             else:
                 par = (par & ~(0x3F << 1)) | (fsc_for(f.kind, s1l) << 1)
-    if f is None and res.s2_final is not None and "s2-attr-combine-device" in on:
-        s1a = res.attrs.get("stage1", {}).get("attr")
-        s2m = res.attrs.get("stage2", {}).get("memattr")
-        if s1a is not None and s2m is not None:
-            qa = _qemu_device_combine(s1a, _qemu_s2_mair(s2m))
-            if qa is not None and qa != res.attrs["attr"]:
-                par = (par & ~(0xFF << 56)) | (qa << 56)
+    if f is None and "s2-attr-combine-device" in on and isinstance(res.attrs, CombinedAttributes):
+        s1a, s2m = res.attrs.stage1.attr, res.attrs.stage2.memattr
+        qa = _qemu_device_combine(s1a, _qemu_s2_mair(s2m))
+        if qa is not None and qa != res.attrs.attr:
+            par = (par & ~(0xFF << 56)) | (qa << 56)
     if (
         f is None
         and "par-sh-device-nc" in on
         and res.s2_final is None
-        and is_device_or_nc(res.attrs.get("attr", 0xFF))
+        and is_device_or_nc(res.attrs.attr if res.attrs is not None else 0xFF)
     ):
         # stage 1 disabled (flat): QEMU 7.2 reports SH=0b00; walked: the walk's SH
-        sh = 0 if not res.levels else res.attrs.get("sh", 0) & 3
+        sh = 0 if not res.levels else res.attrs.sh & 3
         par = (par & ~(3 << 7)) | (sh << 7)
     return par
 

@@ -321,8 +321,13 @@ def encode_blob(scenarios: list[Scenario]) -> bytes:
 
 # ---------------------------------------------------------------- running
 def qemu_command(guest: Path, blob: Path) -> list[str]:
+    # -nodefaults: no default NIC, serial, VGA or audio. The guest needs none of them, and a
+    # default NIC needs an option ROM (efi-virtio.rom) that a QEMU installed without its
+    # recommended packages does not have; a privately installed QEMU would also probe the
+    # system's audio modules of another build.
     return [
         find_tools()["qemu"],
+        "-nodefaults",
         "-M",
         "virt,secure=on,virtualization=on,memory-backend=ram0",
         "-cpu",

@@ -7,7 +7,6 @@ from model.arch.fields import HCR_EL2
 from model.explore.actions import (
     action_value,
     address_segments,
-    all_reads,
     apply_action,
     display_layout,
     find_read,
@@ -65,7 +64,7 @@ def test_address_segments_cover_every_bit_once():
     for config in CONFIG_PRESETS.values():
         result = run(config)
         params = result.params.get("s1") or result.params.get("s2")
-        segments = address_segments(params, result.attrs.get("leaf_level"))
+        segments = address_segments(params, getattr(result.attrs, "leaf_level", None))
         covered = [b for s in segments for b in range(s.lo, s.hi + 1)]
         assert sorted(covered) == list(range(64)), config.slug
 
@@ -81,7 +80,7 @@ def test_lpa2_address_has_a_level_minus_one_index():
 
 def test_block_leaf_turns_lower_indexes_into_offset():
     result = run(CONFIG_PRESETS["4k-l0-block"])
-    segments = address_segments(result.params["s1"], result.attrs["leaf_level"])
+    segments = address_segments(result.params["s1"], result.attrs.leaf_level)
     assert [s.level for s in segments if s.role == "index"] == [-1, 0]
     assert segments[-1].label == "offset in L0 block" and segments[-1].hi == 38
 
@@ -106,10 +105,10 @@ def test_make_block_then_table_then_invalid():
     level0 = next(r for r in result.levels if r.level == 0)
     blocked = apply_action(config, result, level0.desc_address, "block")
     walked = run(blocked)
-    assert walked.ok and walked.attrs["leaf_level"] == 0
+    assert walked.ok and walked.attrs.leaf_level == 0
     assert walked.output_address == config.address & ((1 << 52) - 1)
     table = apply_action(blocked, walked, level0.desc_address, "table")
-    assert run(table).attrs["leaf_level"] == 3
+    assert run(table).attrs.leaf_level == 3
     invalid = apply_action(config, result, level0.desc_address, "invalid")
     fault = run(invalid).fault
     assert fault.level == 0 and fsc_name(fault.fsc).startswith("Translation fault, level 0")
@@ -127,9 +126,9 @@ def test_disallowed_action_raises():
 
 def test_two_stage_reads_include_nested_and_final_stage2():
     result = run(CONFIG_PRESETS["s1-48-over-s2-52"])
-    wheres = {ref.where for ref in all_reads(result)}
+    wheres = {ref.role for ref in result.reads()}
     assert wheres == {"main", "nested-s2", "final-s2"}
-    for ref in all_reads(result):
+    for ref in result.reads():
         assert display_layout(ref.read, ref.params).name.startswith(f"S{ref.read.stage}_")
 
 

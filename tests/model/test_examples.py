@@ -49,9 +49,9 @@ def test_example1_4k_ds1_level_minus1_page():
     assert p.start_level == -1 and p.start_table_entries == 16 and p.start_table_bits == 7
     assert p.table_base == 0x0008_0000_4000_0000 and p.ttbr_52bit
     # shareability from TCR_EL1.SH0, not from desc[9:8]
-    assert r.attrs["sh"] == 0b11 and "SH0" in r.attrs["sh_origin"]
-    assert r.attrs["ng"] == 1 and r.attrs["attr_index"] == 1
-    assert r.perms["EL0"]["exec"] is False  # UXN=1
+    assert r.attrs.sh == 0b11 and "SH0" in r.attrs.sh_origin
+    assert r.attrs.ng == 1 and r.attrs.attr_index == 1
+    assert r.perms.by_el["EL0"].exec is False  # UXN=1
     assert r.descriptor_reads == 5
 
 
@@ -99,7 +99,7 @@ def test_example2_16k_ds1_ttbr1_64gb_block_at_level1():
     assert r.levels[0].next_address == 0x000A_0000_0BCD_4000
     assert r.levels[1].kind == "block"
     assert r.levels[1].output_address == 0x000B_2340_0000_0000
-    assert r.attrs["block_size"] == 1 << 36
+    assert r.attrs.block_size == 1 << 36
     assert r.output_address == 0x000B_2344_5678_9ABC
 
 
@@ -123,7 +123,7 @@ def test_example3_64k_lpa_lva_page():
     assert r.levels[0].next_address == 0x000F_1111_2222_0000
     assert r.levels[1].next_address == 0x0002_3333_4444_0000
     assert r.output_address == 0x000C_5555_6667_1ABC
-    assert r.attrs["sh"] == 0b11 and "descriptor" in r.attrs["sh_origin"]
+    assert r.attrs.sh == 0b11 and "descriptor" in r.attrs.sh_origin
 
 
 def test_example3_t0sz16_l1_index_is_6_bits():

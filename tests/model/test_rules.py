@@ -274,7 +274,7 @@ def test_ds1_desc_bits_9_8_are_oa_not_sh():
     mem = chain_4k(VA, 0x10_0000, [0, 1, 2, 3], leaf)
     r = s1(tcr1(T0SZ=16, DS=1, IPS=6, SH0=0b11), mem, ttbr0=0x10_0000)
     assert r.output_address == (0b10 << 50) | 0x4000_0000
-    assert r.attrs["sh"] == 0b11
+    assert r.attrs.sh == 0b11
     assert r.oa_sources[0].oa_hi == 51 and r.oa_sources[0].src_hi == 9
     assert any("OA[51:50]" in w.message for w in r.warnings)
 
@@ -283,7 +283,7 @@ def test_ds0_desc_bits_49_48_not_address():
     leaf = (0b11 << 48) | 0x4000_0000 | AF | 0b11 | (0b10 << 8)
     r = leaf_walk(tcr1(T0SZ=16, IPS=6), leaf)
     assert r.output_address == 0x4000_0000 | (VA & 0xFFF)
-    assert r.attrs["sh"] == 0b10
+    assert r.attrs.sh == 0b10
     assert any(w.code == "res0" for w in r.warnings)
 
 
@@ -328,7 +328,7 @@ def test_contiguous_ignored_at_4k_level0_block():
     va = 0
     mem = {1 << 30: AF | 0b01 | (1 << 52)}
     r = s1(tcr1(T0SZ=16, DS=1, IPS=6), mem, va=va, ttbr0=1 << 30)
-    assert r.levels[0].kind == "block" and not r.attrs["contiguous"]
+    assert r.levels[0].kind == "block" and not r.attrs.contiguous
     assert any(w.code == "contiguous-ignored" for w in r.warnings)
 
 
@@ -404,19 +404,19 @@ def test_aptable_accumulation():
     assert _table_attr_walk(1 << 61, access=Access(1, "write")).fault is None
     assert _table_attr_walk(1 << 62, access=Access(1, "write")).fault.rule == "permission"
     r = _table_attr_walk(3 << 61)
-    assert r.perms["EL0"]["read"] is False and r.perms["EL1"]["write"] is False
+    assert r.perms.by_el["EL0"].read is False and r.perms.by_el["EL1"].write is False
 
 
 def test_xntable_accumulation():
     r = _table_attr_walk(1 << 59, leaf_ap=0b11)
-    assert r.perms["EL1"]["exec"] is False and r.perms["EL0"]["exec"] is True
+    assert r.perms.by_el["EL1"].exec is False and r.perms.by_el["EL0"].exec is True
     r2 = _table_attr_walk(1 << 60, leaf_ap=0b11)
-    assert r2.perms["EL0"]["exec"] is False and r2.perms["EL1"]["exec"] is True
+    assert r2.perms.by_el["EL0"].exec is False and r2.perms.by_el["EL1"].exec is True
 
 
 def test_hpd_disables_table_permissions():
     r = _table_attr_walk((1 << 62) | (1 << 59), hpd=1, access=Access(1, "write"), leaf_ap=0)
-    assert r.fault is None and r.perms["EL1"]["exec"] is True
+    assert r.fault is None and r.perms.by_el["EL1"].exec is True
     assert any(w.code == "hpd" for w in r.warnings)
 
 
@@ -458,13 +458,13 @@ def test_el2_ap1_ignored_aptable1_and_xntable():
     mem = chain_4k(va, 0x10_0000, [0, 1, 2, 3], leaf)
     regs = {"TCR_EL2": TCR_EL2.encode(T0SZ=16), "TTBR0_EL2": 0x10_0000}
     r = walk(Regime.EL2, regs, mem, va, Access(2, "write"))
-    assert r.fault is None and set(r.perms) >= {"EL2"}
+    assert r.fault is None and set(r.perms.by_el) >= {"EL2"}
     l0 = 0x10_0000 | (((va >> 39) & 0x1FF) << 3)
     mem[l0] |= (1 << 62) | (1 << 60) | (1 << 61)
     r2 = walk(Regime.EL2, regs, mem, va, Access(2, "write"))
     assert r2.fault.rule == "permission"
     assert walk(Regime.EL2, regs, mem, va, Access(2, "read")).fault is None
-    assert r2.perms["EL2"]["exec"] is False
+    assert r2.perms.by_el["EL2"].exec is False
 
 
 def test_el20_vhe_two_ranges_tcr_el1_layout():
@@ -557,7 +557,7 @@ def test_s2_xn_xnx(xn, xnx, el1, el0):
     ipa = 0x4000_1000
     mem = chain_4k(ipa, 0x10_0000, [1, 2, 3], 0x8000_0000 | _s2_leaf(xn=xn, xnx=xnx))
     r = walk(Regime.STAGE2, regs, mem, ipa, Access(1, "exec"))
-    assert r.perms["EL1"]["exec"] is el1 and r.perms["EL0"]["exec"] is el0
+    assert r.perms.by_el["EL1"].exec is el1 and r.perms.by_el["EL0"].exec is el0
 
 
 def test_s2_permission_read_write():

@@ -95,10 +95,10 @@ def test_stage2_fault_on_final_ipa_not_s1ptw():
 def test_combined_attributes_more_restrictive():
     regs, mem = scenario(mair=0xFF, s2_memattr=0b0101)  # stage 2 Normal NC
     r = walk(Regime.EL10_S12, regs, mem, VA, Access(1, "read"))
-    assert r.attrs["attr"] == 0x44
+    assert r.attrs.attr == 0x44
     regs, mem = scenario(mair=0xFF, s2_memattr=0b0001)  # stage 2 Device-nGnRE
     r = walk(Regime.EL10_S12, regs, mem, VA, Access(1, "read"))
-    assert r.attrs["attr"] == 0x04
+    assert r.attrs.attr == 0x04
     assert PAR.get(r.par, "SH") == 0b10
 
 
