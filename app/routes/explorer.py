@@ -18,13 +18,12 @@ from dataclasses import replace
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from app.edits import EditOutcome, apply_form, is_edit
+from app.edits import SETUP_CONTROLS, EditOutcome, apply_form, is_edit
 from app.fragment import Regions, changed_regions, render_fragment
 from app.links import Links, page_path, with_kernel
 from app.state import decode_params
 from app.templating import templates
 from app.views import ExplorerView, card_view, explorer_view
-from app.views.page import SETUP_CONTROLS
 from app.walks import State, query_of, state_of
 from model.arch.result import NESTED
 

@@ -13,6 +13,7 @@ from dataclasses import fields as dc_fields
 from typing import Any, get_args, get_type_hints
 
 from app.cache import lru, memo
+from app.edits import SETUP_CONTROLS
 from app.links import with_kernel
 from app.state import encode
 from app.views.common import hexv
@@ -35,7 +36,6 @@ ACCESSES = tuple(
     (f"el{el}{k}", f"EL{el} {word}") for el in (0, 1, 2) for k, word in ACCESS_KINDS.items()
 )
 CPUS = tuple((slug, cpu.title, cpu.description) for slug, cpu in CPU_PRESETS.items())
-SETUP_CONTROLS = ("regime", "cpu", "access", "va")
 # Edit errors shown in the messages region rather than beside a control.
 FORM_CONTROLS = ("flip", "act", "load")
 
