@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Protocol
 from urllib.parse import urlencode
@@ -64,6 +65,11 @@ def short_info_path(link_id: str) -> str:
 
 def compare_path(a_query: str, b_query: str) -> str:
     return "/compare?" + urlencode({"a": a_query, "b": b_query})
+
+
+def decode_path(params: Mapping[str, str | None]) -> str:
+    """The decoder with its form filled in (empty parameters left out)."""
+    return "/decode?" + urlencode({k: v for k, v in params.items() if v not in ("", None)})
 
 
 # -- absolute links ----------------------------------------------------------------------------

@@ -77,9 +77,8 @@ def _refused(request: Request, outcome: EditOutcome, htmx: bool) -> HTMLResponse
         choices=any(k.startswith("c.") for k in errors),
         register={r.param for r in view.registers if r.error or any(i.error for i in r.inputs)},
     )
-    input_name = "IPA" if before.regime == "stage2" else "VA"
     cards = tuple(
-        card_view(ref, before, errors, outcome.typed, input_name)
+        card_view(ref, before, errors, outcome.typed)
         for ref in result.reads()
         if ref.role != NESTED and f"m.{ref.read.desc_address or 0:#x}" in errors
     )

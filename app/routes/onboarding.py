@@ -4,21 +4,18 @@ matrix, linux, glossary); this module only turns its data into template contexts
 
 from __future__ import annotations
 
-from urllib.parse import urlencode
-
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
-from app.links import compare_path, page_path
+from app.links import compare_path, decode_path, page_path
 from app.state import decode as decode_query
 from app.state import encode, parse_number
 from app.templating import templates
-from model.arch.walker import WalkResult
+from app.views.onboarding import walk_summary
 from model.explore.compare import compare, flip_ds, other_granule
-from model.explore.configs import Configuration, run
+from model.explore.configs import Configuration
 from model.teach import decode as dec
 from model.teach import glossary, kernel_facts, matrix, reference, tour
-from model.teach.linux import linux_view
 
 router = APIRouter(tags=["onboarding"])
 
@@ -29,65 +26,6 @@ def explorer_url(config: Configuration) -> str:
 
 def compare_url(a: Configuration, b: Configuration) -> str:
     return compare_path(encode(a), encode(b))
-
-
-# -- walk summaries ----------------------------------------------------------------------------
-
-
-def _hex(value: int | None) -> str:
-    return "" if value is None else f"{value:#x}"
-
-
-def walk_summary(
-    config: Configuration, result: WalkResult | None = None, kernel: str | None = None
-) -> dict:
-    """Compact, template-ready walk: one row per level, then the outcome."""
-    result = result or run(config)
-    linux = linux_view(config, result, kernel)
-    names = {n["level"]: n["name"] for n in linux["levels"]}
-    rows = []
-    s1_stage = 1 if "s1" in result.params else 2
-    for lr in (ref.read for ref in result.reads(nested=False)):
-        name = "VA" if lr.stage == 1 and config.regime != "stage2" else "IPA"
-        if lr.stage == 2 and s1_stage == 1:
-            name = "IPA"
-        rows.append(
-            {
-                "stage": lr.stage,
-                "level": lr.level,
-                "linux": names.get(lr.level, "") if lr.stage == s1_stage else "",
-                "index": f"{name}[{lr.index_hi}:{lr.index_lo}]",
-                "index_value": lr.index,
-                "table_base": _hex(lr.table_base),
-                "desc_address": _hex(lr.desc_address) or "(stage-2 fault)",
-                "raw": _hex(lr.raw),
-                "kind": lr.kind,
-                "next": _hex(lr.next_address or lr.output_address),
-                "synthetic": lr.synthetic,
-            }
-        )
-    fault = result.fault
-    params = []
-    for key, p in result.params.items():
-        facts = (f for f in p.facts() if f.key != "table_base")
-        params.append({"stage": key, "text": ", ".join(f"{f.name} {f.text}" for f in facts)})
-    return {
-        "rows": rows,
-        "params": params,
-        "ok": result.ok,
-        "input": _hex(result.input_address),
-        "oa": _hex(result.output_address) if result.ok else "",
-        "fault": None
-        if fault is None
-        else {
-            "name": fault.fsc_name,
-            "fsc": f"{fault.fsc:#04x}",
-            "level": fault.level,
-            "stage": fault.stage,
-            "message": fault.message,
-        },
-        "linux": linux,
-    }
 
 
 def _render(request: Request, name: str, context: dict, status: int = 200) -> HTMLResponse:
@@ -214,10 +152,6 @@ def geometry_page(request: Request):
 # -- decoder ----------------------------------------------------------------------------------
 
 
-def _decode_url(params: dict) -> str:
-    return "/decode?" + urlencode({k: v for k, v in params.items() if v not in ("", None)})
-
-
 @router.get("/decode", response_class=HTMLResponse)
 def decode_page(
     request: Request,
@@ -255,7 +189,7 @@ def decode_page(
         context["error"] = str(error)
         return _render(request, "decode.html", context, 422)
     context["decoding"] = dec.decode(target, number)
-    context["permalink"] = _decode_url(
+    context["permalink"] = decode_path(
         {
             "reg": reg,
             "value": f"{number:#x}",

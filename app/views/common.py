@@ -11,7 +11,6 @@ from typing import Any, TypeVar
 from app.cache import lru, memo
 from model.arch.fields import Layout
 
-MASK64 = (1 << 64) - 1
 T = TypeVar("T")
 
 
@@ -43,8 +42,15 @@ def remembered_hash(cls: type[T]) -> type[T]:
     return cls
 
 
-def hexv(value: int | None) -> str:
-    return "—" if value is None else f"{value:#x}"
+def hexv(value: int | None, missing: str = "—") -> str:
+    """A number as the explorer prints it (``0x`` and lowercase hex); ``missing`` for none."""
+    return missing if value is None else f"{value:#x}"
+
+
+def stage_input(stage: int) -> str:
+    """What a stage translates: the VA at stage 1, the IPA at stage 2 (its reads' indexes
+    are bits of it)."""
+    return "VA" if stage == 1 else "IPA"
 
 
 def bit_range(hi: int, lo: int) -> str:

@@ -160,7 +160,7 @@ class SummaryView:
 
 
 def summary_view(result: WalkResult) -> SummaryView:
-    name = "IPA" if result.regime == Regime.STAGE2.value else "VA"
+    name = result.input_name
     has_output = result.output_address is not None
     if result.fault is not None:
         f = result.fault

@@ -7,7 +7,6 @@ from dataclasses import dataclass, field
 
 from app.cache import lru
 from app.views.common import (
-    MASK64,
     BitGrid,
     FieldHelp,
     bit_range,
@@ -17,6 +16,7 @@ from app.views.common import (
     slug_id,
 )
 from model.arch.fields import Layout
+from model.arch.params import MASK64
 from model.arch.walker import WalkResult
 from model.explore.actions import regime_registers, register_layout
 from model.explore.configs import CONFIG_PRESETS, Configuration

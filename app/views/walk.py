@@ -16,6 +16,7 @@ from app.views.common import (
     layout_help,
     remembered_hash,
     slug_id,
+    stage_input,
 )
 from model import CHOICE_HELP, Regime
 from model.arch.attrs import (
@@ -90,7 +91,7 @@ def address_view(result: WalkResult) -> AddressView | None:
     if leaf is not None and result.levels and result.levels[-1].kind != "block":
         leaf = None
     address = result.input_address
-    name = "IPA" if result.regime == Regime.STAGE2.value else "VA"
+    name = result.input_name
     layout = tuple(
         (seg.role, seg.label, seg.hi, seg.lo, seg.note) for seg in address_segments(params, leaf)
     )
@@ -208,9 +209,7 @@ class CardView:
     _hash: int | None = field(default=None, init=False, repr=False, compare=False)
 
 
-def card_view(
-    ref: ReadRef, config: Configuration, errors: Mapping, typed: Mapping, input_name: str
-) -> CardView:
+def card_view(ref: ReadRef, config: Configuration, errors: Mapping, typed: Mapping) -> CardView:
     read, params = ref.read, ref.params
     raw = read.raw
     addr = read.desc_address
@@ -240,7 +239,7 @@ def card_view(
         index_range=bit_range(read.index_hi, read.index_lo),
         index_hex=hexv(read.index),
         index=read.index,
-        input_name=input_name,
+        input_name=stage_input(read.stage),
         desc_address=hexv(addr),
         desc_ipa=hexv(read.desc_ipa) if read.desc_ipa is not None else "",
         raw=hexv(raw),
@@ -279,7 +278,7 @@ def _nested_key(sw: StageWalk) -> tuple:
     )
 
 
-def card_key(ref: ReadRef, cpu: str, input_name: str) -> tuple | None:
+def card_key(ref: ReadRef, cpu: str) -> tuple | None:
     """Everything ``card_view`` reads: the read's own results (and what its nested stage-2
     walk shows), the parameters ``display_layout`` and ``quick_actions`` look at (format,
     granule, DS) and the CPU (which block levels it allows). ``None``: not shareable."""
@@ -289,7 +288,7 @@ def card_key(ref: ReadRef, cpu: str, input_name: str) -> tuple | None:
         r.stage, r.level, r.table_base, r.table_base_origin, r.index_hi, r.index_lo, r.index,
         r.desc_address, r.desc_ipa, r.raw, r.kind, r.layout, bool(r.fields), r.next_address,
         r.output_address, r.synthetic, tuple(r.attributes.items()),
-        p.desc_variant, p.granule_kb, p.ds, cpu, input_name, nested,
+        p.desc_variant, p.granule_kb, p.ds, cpu, nested,
     )  # fmt: skip
     try:
         hash(key)
@@ -299,16 +298,16 @@ def card_key(ref: ReadRef, cpu: str, input_name: str) -> tuple | None:
 
 
 def shared_card_view(
-    ref: ReadRef, config: Configuration, errors: Mapping, typed: Mapping, input_name: str
+    ref: ReadRef, config: Configuration, errors: Mapping, typed: Mapping
 ) -> CardView:
     """``card_view``, shared between states that read the same descriptor the same way: a
     click rebuilds only the cards it changed, and unchanged cards stay the same object (so
     comparing views is cheap). Never for a view with errors or typed values, whose cards show
     them."""
-    key = None if errors or typed else card_key(ref, config.cpu, input_name)
+    key = None if errors or typed else card_key(ref, config.cpu)
     if key is None:
-        return card_view(ref, config, errors, typed, input_name)
-    return _card_views.get_or_make(key, lambda: card_view(ref, config, {}, {}, input_name))
+        return card_view(ref, config, errors, typed)
+    return _card_views.get_or_make(key, lambda: card_view(ref, config, {}, {}))
 
 
 def table_attrs_text(attributes: Mapping) -> str:
@@ -526,7 +525,6 @@ class WalkView:
 def walk_view(
     config: Configuration, result: WalkResult, errors: Mapping, typed: Mapping
 ) -> WalkView:
-    input_name = "IPA" if result.regime == Regime.STAGE2.value else "VA"
     main, final = [], []
     layouts: dict[str, Layout] = {}
     for ref in result.reads():
@@ -534,9 +532,9 @@ def walk_view(
             layout = display_layout(ref.read, ref.params)
             layouts.setdefault(layout.name, layout)
         if ref.role == MAIN:
-            main.append(shared_card_view(ref, config, errors, typed, input_name))
+            main.append(shared_card_view(ref, config, errors, typed))
         elif ref.role == FINAL:
-            final.append(shared_card_view(ref, config, errors, typed, "IPA"))
+            final.append(shared_card_view(ref, config, errors, typed))
     attrs = result.attrs
     return WalkView(
         ok=result.fault is None,

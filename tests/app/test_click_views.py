@@ -47,11 +47,8 @@ def test_shared_views_equal_fresh_ones(slug):
     for config in random_states(slug, 40, seed=len(slug)):
         result = run(config)
         view = explorer_view(config, result)
-        name = "IPA" if config.regime == "stage2" else "VA"
-        main = [card_view(r, config, {}, {}, name) for r in result.reads() if r.role == "main"]
-        final = [
-            card_view(r, config, {}, {}, "IPA") for r in result.reads() if r.role == "final-s2"
-        ]
+        main = [card_view(r, config, {}, {}) for r in result.reads() if r.role == "main"]
+        final = [card_view(r, config, {}, {}) for r in result.reads() if r.role == "final-s2"]
         assert list(view.walk.cards) == main
         assert list(view.walk.final_cards) == final
 
