@@ -222,7 +222,7 @@ def _attr_table(caption: str, rows: tuple[tuple[str, str], ...]) -> str:
 def walk_output(w: WalkView, oob: bool = False) -> Markup:
     """``<div id="walk-oa">``: the output address by source, the attributes, the permissions
     and PAR_EL1."""
-    out = [f'<div id="walk-oa"{oob_attr(oob)}>\n']
+    out = []
     oa = w.output
     if oa:
         out.append(
@@ -270,14 +270,25 @@ def walk_output(w: WalkView, oob: bool = False) -> Markup:
                 "      </div>\n"
             )
         out.append(f"      <p>PAR_EL1 <code>{e(w.par)}</code></p>\n    </div>\n  </section>\n")
-    out.append("</div>")
-    return Markup("".join(out))
+    return _holder("walk-oa", "".join(out), oob)
+
+
+def _holder(region_id: str, inside: str, oob: bool) -> Markup:
+    """A region that is a ``<div>`` holding a section, or nothing, by id."""
+    return Markup(f'<div id="{region_id}"{oob_attr(oob)}>\n{inside}</div>')
+
+
+def _section(cls: str, title_id: str, title: str, body: str) -> str:
+    return (
+        f'  <section class="{cls}" aria-labelledby="{title_id}">\n'
+        f'    <h3 id="{title_id}">{title}</h3>\n    {body}\n  </section>\n'
+    )
 
 
 def walk_warnings(w: WalkView, oob: bool = False) -> Markup:
     """``<div id="walk-warnings">``: the model's warnings and the IMPLEMENTATION DEFINED
     choices the walk depended on."""
-    out = [f'<div id="walk-warnings"{oob_attr(oob)}>\n']
+    section = ""
     if w.warnings or w.choices_used:
         items = [
             f'<li><span class="badge warn">⚠ {e(code)}</span> {e(message)}</li>'
@@ -288,28 +299,19 @@ def walk_warnings(w: WalkView, oob: bool = False) -> Markup:
             f"<strong>{e(value)}</strong>{f' — {e(help_)}' if help_ else ''}</li>"
             for title, value, help_ in w.choices_used
         ]
-        out.append(
-            '  <section class="warnings" aria-labelledby="warn-title">\n'
-            '    <h3 id="warn-title">Warnings and choices taken</h3>\n'
-            f"    <ul>\n      {''.join(items)}\n    </ul>\n  </section>\n"
-        )
-    out.append("</div>")
-    return Markup("".join(out))
+        listed = f"<ul>\n      {''.join(items)}\n    </ul>"
+        section = _section("warnings", "warn-title", "Warnings and choices taken", listed)
+    return _holder("walk-warnings", section, oob)
 
 
 def walk_help(w: WalkView, oob: bool = False) -> Markup:
     """``<div id="walk-help">``: field help for each descriptor format the walk shows, once
     per format (the cards link here; their bit groups point here with aria-describedby)."""
-    out = [f'<div id="walk-help"{oob_attr(oob)}>\n']
+    section = ""
     if w.help:
         blocks = "".join(field_help(h) for h in w.help)
-        out.append(
-            '  <section class="deschelp" aria-labelledby="deschelp-title">\n'
-            '    <h3 id="deschelp-title">Descriptor fields</h3>\n'
-            f"    {blocks}\n  </section>\n"
-        )
-    out.append("</div>")
-    return Markup("".join(out))
+        section = _section("deschelp", "deschelp-title", "Descriptor fields", blocks)
+    return _holder("walk-help", section, oob)
 
 
 def walk_section(w: WalkView, oob: bool = False) -> Markup:
