@@ -6,7 +6,10 @@ from ``POLICY``, never from the caller, so one table shows what the process may 
 
 Rules every cache here keeps:
 
-* bounded in entries (the least recently used entry goes first);
+* bounded in entries and in bytes (the least recently used entry goes first): ``POLICY`` gives
+  the entries, ``BYTES`` the bytes and how an entry's size is counted (an upper bound of what
+  the entry holds, checked by tests/security/test_memory.py; a cache ``BYTES`` does not name
+  gets ``DEFAULT_BYTES``: its entries are sampled and each counted as twice the largest);
 * keyed by values derived from the canonical state or from the model's own tables, never by
   request headers (``Host``, ``HX-*``...) or other client-chosen text that is not part of a
   state: a client can make any number of distinct headers, and none of them changes what a
@@ -20,6 +23,7 @@ Rules every cache here keeps:
 from __future__ import annotations
 
 import functools
+import sys
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
@@ -73,13 +77,140 @@ POLICY: dict[str, Policy] = {
 }
 
 
-class LRU(Generic[K, V]):
-    """A bounded, thread-safe mapping that forgets the least recently used entry first."""
+# -- bytes ---------------------------------------------------------------------------------------
 
-    def __init__(self, size: int, name: str = "") -> None:
+Sizer = Callable[[Any, Any], int]
+
+
+def deep_size(*objects: object) -> int:
+    """Bytes the objects hold: ``sys.getsizeof`` over everything reachable through containers,
+    attributes and slots (each object once). An upper bound of what dropping them frees,
+    since objects shared with others are counted too."""
+    seen: set[int] = set()
+    stack = list(objects)
+    total = 0
+    while stack:
+        item = stack.pop()
+        if id(item) in seen or isinstance(item, type):
+            continue
+        seen.add(id(item))
+        total += sys.getsizeof(item)
+        if isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list | tuple | set | frozenset):
+            stack.extend(item)
+        elif not isinstance(item, str | bytes | int | float | bool):
+            if hasattr(item, "__dict__"):
+                stack.append(item.__dict__)
+            for slot in getattr(type(item), "__slots__", ()):
+                if hasattr(item, slot):
+                    stack.append(getattr(item, slot))
+    return total
+
+
+def measured(key: object, value: object) -> int:
+    """Measure the entry (a walk of what it holds; for caches that are filled rarely)."""
+    return deep_size(key, value)
+
+
+class Sampled:
+    """The default sizer, one per cache: text is counted exactly; anything else as twice the
+    largest entry measured so far, measuring the first ``FIRST`` entries and one in ``EVERY``
+    after that (a walk of a view costs more than building it, and a click fills several)."""
+
+    FIRST = 4
+    EVERY = 128
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.largest = 0
+
+    def __call__(self, key: object, value: object) -> int:
+        if isinstance(value, str):
+            return text(key, value)
+        self.count += 1
+        if self.count <= self.FIRST or self.count % self.EVERY == 0:
+            self.largest = max(self.largest, deep_size(key, value))
+        return 2 * self.largest
+
+
+def text(key: object, value: object) -> int:
+    """Markup and strings (and small hashable keys): counted exactly, at no walking cost."""
+    size = sys.getsizeof(value) + sys.getsizeof(key)
+    if isinstance(key, tuple):
+        size += sum(sys.getsizeof(part) for part in key)
+    return size
+
+
+def _query_in(key: object, value: object) -> str:
+    for part in (key, value, *(key if isinstance(key, tuple) else ()),
+                 *(value if isinstance(value, tuple) else ())):  # fmt: skip
+        if isinstance(part, str):
+            return part
+    return ""
+
+
+def per_query(fixed: int, per_character: int) -> Sizer:
+    """An entry derived from a link query: at most ``fixed`` bytes plus ``per_character`` for
+    every character of the query (memory entries, the query itself). Cheap enough for a cache
+    a click fills; the constants are checked against measured entries by the tests."""
+
+    def size(key: object, value: object) -> int:
+        return fixed + per_character * len(_query_in(key, value))
+
+    return size
+
+
+class Budget(NamedTuple):
+    bytes: int
+    sizer: Sizer | type[Sampled]  # Sampled: a sizer of its own for each cache
+
+
+MB = 1 << 20
+# name: (bound in bytes, how an entry is counted). A state holds its walk and its view (the
+# largest, a two-stage walk with 35 reads, measures about 0.5 MB with everything its view
+# shares with the other caches); the entries of the others are a few kilobytes. Measured
+# entries count what they share with other caches too, so the bounds overestimate.
+BYTES: dict[str, Budget] = {
+    "states": Budget(64 * MB, per_query(600_000, 16)),
+    "link_queries": Budget(8 * MB, per_query(8_000, 16)),
+    "config_queries": Budget(8 * MB, per_query(8_000, 16)),
+    "short_ids": Budget(4 * MB, per_query(512, 4)),
+    "field_help_html": Budget(4 * MB, measured),  # one entry per layout: rare, measured
+    "escaped": Budget(2 * MB, text),
+}
+DEFAULT_BYTES = Budget(16 * MB, Sampled)
+
+
+def budget(name: str) -> Budget:
+    return BYTES.get(name, DEFAULT_BYTES)
+
+
+def _sizer(budget: Budget) -> Sizer:
+    return budget.sizer() if isinstance(budget.sizer, type) else budget.sizer
+
+
+class LRU(Generic[K, V]):
+    """A bounded, thread-safe mapping that forgets the least recently used entry first, when
+    it holds more than ``size`` entries or more than ``max_bytes`` bytes (each entry counted
+    once, when it is put, by ``sizer``)."""
+
+    def __init__(
+        self,
+        size: int,
+        name: str = "",
+        max_bytes: int | None = None,
+        sizer: Sizer | None = None,
+    ) -> None:
         self.name = name
         self.size = size
+        default = budget(name)
+        self.max_bytes = default.bytes if max_bytes is None else max_bytes
+        self.sizer: Sizer = sizer or _sizer(default)
+        self.bytes = 0
         self._data: OrderedDict[K, V] = OrderedDict()
+        self._sizes: dict[K, int] = {}
         self._lock = threading.Lock()
         self.hits = 0
         self.misses = 0
@@ -95,11 +226,15 @@ class LRU(Generic[K, V]):
             return value
 
     def put(self, key: K, value: V) -> V:
+        size = self.sizer(key, value)
         with self._lock:
+            self.bytes += size - self._sizes.get(key, 0)
             self._data[key] = value
+            self._sizes[key] = size
             self._data.move_to_end(key)
-            while len(self._data) > self.size:
-                self._data.popitem(last=False)
+            while len(self._data) > self.size or (self.bytes > self.max_bytes and self._data):
+                old, _ = self._data.popitem(last=False)
+                self.bytes -= self._sizes.pop(old)
         return value
 
     def get_or_make(self, key: K, make: Callable[[], V]) -> V:
@@ -111,10 +246,17 @@ class LRU(Generic[K, V]):
     def pop(self, key: K) -> None:
         with self._lock:
             self._data.pop(key, None)
+            self.bytes -= self._sizes.pop(key, 0)
 
     def clear(self) -> None:
         with self._lock:
             self._data.clear()
+            self._sizes.clear()
+            self.bytes = 0
+
+    def items(self) -> list[tuple[K, V]]:
+        with self._lock:
+            return list(self._data.items())
 
     def __len__(self) -> int:
         return len(self._data)
@@ -122,13 +264,26 @@ class LRU(Generic[K, V]):
 
 class _Memo:
     """A ``memo`` cache as the registry sees it (``functools.lru_cache`` underneath: a hot
-    renderer calls these per printed field, and the C implementation is the fast one)."""
+    renderer calls these per printed field, and the C implementation is the fast one). Bytes:
+    every result computed is counted (a hit costs nothing more); past the budget the cache
+    starts again empty. Entries the LRU dropped are still counted, so the count only ever
+    overestimates."""
 
-    def __init__(self, function: Any) -> None:
+    def __init__(self, function: Any, name: str = "") -> None:
         self.function = function
+        self.name = name
+        self.max_bytes = budget(name).bytes
+        self.sizer = _sizer(budget(name))
+        self.bytes = 0
+
+    def counted(self, key: object, value: object) -> None:
+        self.bytes += self.sizer(key, value)
+        if self.bytes > self.max_bytes:
+            self.clear()
 
     def clear(self) -> None:
         self.function.cache_clear()
+        self.bytes = 0
 
     def counts(self) -> tuple[int, int, int]:
         info = self.function.cache_info()
@@ -161,11 +316,18 @@ def memo(name: str) -> Callable[[F], F]:
     """Decorator: remember a pure function of hashable arguments in the cache ``name``."""
 
     def wrap(function: F) -> F:
-        cached = functools.lru_cache(maxsize=_policy(name).entries)(function)
+        def computed(*args: Any, **kwargs: Any) -> Any:  # runs on a miss only
+            value = function(*args, **kwargs)
+            entry.counted((args, tuple(kwargs.items())), value)
+            return value
+
+        cached = functools.lru_cache(maxsize=_policy(name).entries)(computed)
+        functools.update_wrapper(cached, function)
+        entry = _Memo(cached, name)
         with _registry_lock:
             if name in _registry:
                 raise ValueError(f"cache {name!r} is already in use")
-            _registry[name] = _Memo(cached)
+            _registry[name] = entry
         return cached  # type: ignore[return-value]
 
     return wrap
@@ -191,3 +353,9 @@ def stats() -> dict[str, tuple[int, int, int]]:
         else:
             out[name] = cache.counts()
     return out
+
+
+def registered() -> dict[str, LRU | _Memo]:
+    """Every named cache (for the memory tests)."""
+    with _registry_lock:
+        return dict(_registry)

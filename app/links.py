@@ -25,7 +25,7 @@ from urllib.parse import urlencode
 
 from app.cache import lru
 from app.linkstore import LinkStore, default_store, existing_id
-from app.settings import DATA_DIR_ENV, DEFAULT_DATA_DIR, get_settings
+from app.settings import DATA_DIR_ENV, DATABASE_URL_ENV, DEFAULT_DATA_DIR, get_settings
 
 # The base links are printed with when there is neither a public URL nor a request (the CLI).
 DEFAULT_BASE = "http://127.0.0.1:8000"
@@ -141,16 +141,17 @@ class ShareLinks:
 
 # -- the short-link store, as the explorer asks it ----------------------------------------------
 
-_stores: dict[tuple[str, str], LinkStore] = {}
+_stores: dict[tuple[str, str, str], LinkStore] = {}
 
 
 def link_store() -> LinkStore:
     """``app.linkstore.default_store()``, without building and resolving its path on every
-    call (the explorer asks once per click). Keyed by what the path depends on: the data
-    directory setting (read each call, as app.settings does) and, for a relative one, the
-    working directory."""
+    call (the explorer asks once per click). Keyed by what the store depends on: the database
+    URL, the data directory setting (read each call, as app.settings does) and, for a relative
+    one, the working directory."""
     data_dir = os.environ.get(DATA_DIR_ENV) or DEFAULT_DATA_DIR
-    key = (data_dir, "" if os.path.isabs(data_dir) else os.getcwd())
+    database = os.environ.get(DATABASE_URL_ENV) or ""
+    key = (database, data_dir, "" if os.path.isabs(data_dir) else os.getcwd())
     store = _stores.get(key)
     if store is None:
         store = _stores[key] = default_store()

@@ -210,7 +210,9 @@ def _migrate(params: Params, problems: list[Problem]) -> Params:
             problems.append(Problem("v", "", f"no version given; read as version {LINK_VERSION}"))
         return rest
     raw = raw_versions[-1]
-    if not raw.isdigit() or not 1 <= int(raw) <= LINK_VERSION:
+    # ASCII digits only, and few: str.isdigit() also accepts "¹", which int() refuses, and
+    # int() refuses more than 4,300 digits.
+    if not re.fullmatch(r"[0-9]{1,9}", raw) or not 1 <= int(raw) <= LINK_VERSION:
         problems.append(
             Problem(
                 "v",

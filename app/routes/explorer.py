@@ -86,21 +86,26 @@ def _refused(request: Request, outcome: EditOutcome, htmx: bool) -> HTMLResponse
 
 
 @router.get("/", response_class=HTMLResponse, tags=["explorer"])
-async def explorer(request: Request) -> Response:
-    # ``async def``: the work is short and CPU-bound, so it runs on the event loop instead of
-    # paying a thread-pool hop (and GIL hand-offs) per click. Nothing in it awaits or blocks
-    # for long: the walk is a few hundred microseconds, the short-link lookup one SQLite read.
+def explorer(request: Request) -> Response:
+    # A plain ``def``: it runs in one of the few compute threads (app.main), never on the
+    # event loop, so /healthz and reading other requests wait at most a GIL switch interval
+    # for a click, however many are queued. The hop costs tens of microseconds a click.
     pairs = list(request.query_params.multi_items())
     htmx = request.headers.get("HX-Request") == "true"
     if not is_edit(pairs):
         decoded = decode_params(pairs)
         view = state_view(state_of(decoded.config), decoded.kernel)
         if decoded.problems:
-            problems = tuple(str(p) for p in decoded.problems)
-            view = replace(view, link_problems=problems)
+            view = replace(view, link_problems=tuple(str(p) for p in decoded.problems))
         return _page(request, view, 422 if decoded.problems else 200)
 
     outcome = apply_form(pairs)
+    if outcome.link_problems and outcome.ok:
+        # ``from`` is the server's own canonical link: one it cannot read was altered. Show the
+        # edited state with what was dropped, instead of redirecting past the problem.
+        view = state_view(state_of(outcome.config), outcome.kernel)
+        view = replace(view, link_problems=tuple(str(p) for p in outcome.link_problems))
+        return _page(request, view, 422)
     if not outcome.ok:
         return _refused(request, outcome, htmx)
     query = query_of(outcome.config)

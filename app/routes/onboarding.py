@@ -119,6 +119,7 @@ def compare_page(request: Request, a: str = "", b: str = ""):
             "other_granule": compare_url(ca, other_granule(ca)),
             "swap": compare_url(cb, ca),
         },
+        422 if problems else 200,
     )
 
 

@@ -15,7 +15,8 @@ from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse
 
 from app.errors import SafeJSONResponse
 from app.links import Links, forget_short_link, link_store, page_path, short_info_path
-from app.linkstore import ID_RE
+from app.linkstore import ID_RE, StoreUnavailable
+from app.ratelimit import client_key, limits_of
 from app.render.share import short_slot
 from app.state import Decoded, Problem, decode, encode, problems_message, walk_document
 from app.templating import templates
@@ -118,28 +119,65 @@ def _page(request: Request, status: int, heading: str, message: list[str], **ext
     return templates.TemplateResponse(request, "message.html", context, status_code=status)
 
 
+FULL_LINK_WORKS = "The full link works without it."
+
+
+def _not_stored(
+    request: Request, status: int, canonical: str, message: str, headers: dict | None = None
+) -> HTMLResponse:
+    """A short link that was not made: for htmx, the share panel's slot with the sentence (and
+    the button, to try again); else a page with the sentence and the share panel."""
+    links = Links.of(request)
+    if is_htmx(request):
+        slot = short_slot(links.share(canonical, None), error=message)
+        return HTMLResponse(slot, status_code=status, headers=headers)
+    share = links.share(canonical, links.short_of(canonical)) if status != 400 else None
+    page = _page(request, status, "Link not stored", [message], share=share)
+    page.headers.update(headers or {})
+    return page
+
+
 @router.post(
     "/s",
     tags=["sharing"],
     summary="Make a short link for a link query",
     response_class=HTMLResponse,
-    responses={303: {"description": "Redirect to the short link's page (no-JS form post)"}},
+    responses={
+        303: {"description": "Redirect to the short link's page (no-JS form post)"},
+        400: {"description": "Parts of the link could not be used (nothing stored)"},
+        429: {"description": "Too many short links from this client (Retry-After)"},
+        503: {"description": "The store cannot take links now; the answer says why"},
+        507: {"description": "The store holds its quota of links"},
+    },
 )
 def make_short_link(request: Request, query: str = Form(..., max_length=16_384)):
     """Stores the canonical form of ``query`` and answers, for htmx, the short-link slot of the
-    share panel; for a plain form post, a 303 to ``/s/<id>/info``."""
+    share panel; for a plain form post, a 303 to ``/s/<id>/info``. When no link can be made
+    the answer (the slot, or a page) says why in a sentence: 400 for a broken link, 429 over
+    the client's rate (``LPA2_RATE_SHORT_LINKS``), 503 when the store cannot be written (read
+    only, disk full, missing, unreachable), 507 over the quota (``LPA2_LINKS_MAX_BYTES``)."""
     decoded = decode(query)
     canonical = encode(decoded.config)
-    links = Links.of(request)
     if decoded.problems:
         message = "No short link made: " + problems_message(decoded.problems)
-        if is_htmx(request):
-            return HTMLResponse(short_slot(links.share(canonical, None), error=message))
-        return _page(request, 400, "Link not stored", [message])
-    link_id = link_store().put(canonical)
+        return _not_stored(request, 400, canonical, message)
+    limiter = limits_of(request.app).short_links
+    wait = limiter.take(client_key(request.scope)) if limiter is not None else 0.0
+    if wait:
+        seconds = max(1, round(wait + 0.5))
+        message = (
+            f"Too many short links from your address: try again in {seconds} s. " + FULL_LINK_WORKS
+        )
+        return _not_stored(request, 429, canonical, message, {"Retry-After": str(seconds)})
+    try:
+        link_id = link_store().put(canonical)
+    except StoreUnavailable as failure:
+        message = f"{failure.sentence()} {FULL_LINK_WORKS}"
+        return _not_stored(request, failure.status_code, canonical, message)
     forget_short_link(canonical)  # the explorer's remembered "not stored yet" (app.links)
     if not is_htmx(request):
         return RedirectResponse(short_info_path(link_id), status_code=303)
+    links = Links.of(request)
     return HTMLResponse(short_slot(links.share(canonical, links.short(link_id))))
 
 
@@ -156,26 +194,52 @@ def _unknown(request: Request, link_id: str) -> HTMLResponse:
     )
 
 
+def _unavailable(request: Request, link_id: str, failure: StoreUnavailable) -> HTMLResponse:
+    return _page(
+        request,
+        503,
+        "Short link unavailable",
+        [
+            f"The walk stored under /s/{link_id} cannot be read now. {failure.sentence()}",
+            "If the walk came with its full link (the long one starting with /?v=), open that "
+            "instead: it needs no database.",
+        ],
+    )
+
+
+def stored_query(request: Request, link_id: str) -> str | HTMLResponse:
+    """The query stored under ``link_id``, or the page that says why there is none."""
+    try:
+        query = link_store().get(link_id) if ID_RE.fullmatch(link_id) else None
+    except StoreUnavailable as failure:
+        return _unavailable(request, link_id, failure)
+    return _unknown(request, link_id) if query is None else query
+
+
 @router.get(
     "/s/{link_id}",
     tags=["sharing"],
     summary="Open a short link",
-    responses={303: {"description": "To the full-state link"}, 404: {"description": "Unknown"}},
+    responses={
+        303: {"description": "To the full-state link"},
+        404: {"description": "Unknown"},
+        503: {"description": "The store cannot be read now; the page says why"},
+    },
 )
 def open_short_link(request: Request, link_id: str):
     """Redirects (303) to the explorer at the full-state link stored under ``link_id``."""
-    query = link_store().get(link_id) if ID_RE.fullmatch(link_id) else None
-    if query is None:
-        return _unknown(request, link_id)
+    query = stored_query(request, link_id)
+    if isinstance(query, HTMLResponse):
+        return query
     return RedirectResponse(Links.of(request).page(query), status_code=303)
 
 
 @router.get("/s/{link_id}/info", tags=["sharing"])
 def short_link_info(request: Request, link_id: str):
     """The page a no-JS "Short link" form post lands on: both links, the twins, copy buttons."""
-    query = link_store().get(link_id) if ID_RE.fullmatch(link_id) else None
-    if query is None:
-        return _unknown(request, link_id)
+    query = stored_query(request, link_id)
+    if isinstance(query, HTMLResponse):
+        return query
     links = Links.of(request)
     short = links.short(link_id)
     return _page(

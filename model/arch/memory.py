@@ -1,33 +1,17 @@
 """Physical memory seen by the walker: 64-bit words at 8-byte aligned physical addresses.
 
-The walker asks a memory for each descriptor with ``read_descriptor(pa, stage, level,
-params)`` and gets the value and whether the memory invented it (``synthetic``) rather than
-holding it because the user set it. ``params`` describes the stage walk doing the read
-(``WalkGeometry``), so a memory that invents descriptors can make them fit the walk. Nothing
-here knows the walker.
+Memory is a real thing: what a word holds never depends on the walk that reads it. The walker
+asks for each descriptor with ``read_descriptor(pa)`` and gets the value and where it came
+from (``source``): ``"set"`` (someone stored it there: the state, a test, a memory image),
+``"background"`` (tables a memory provides for whatever nobody set, as an explorer state's
+background tables do) or ``"empty"`` (nothing is stored there: it reads as 0, an invalid
+descriptor). Nothing here knows the walker.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Protocol
-
-
-class WalkGeometry(Protocol):
-    """What a memory may know about the stage walk that reads a descriptor
-    (``model.arch.params.WalkParams`` provides it)."""
-
-    @property
-    def input_address(self) -> int: ...
-
-    @property
-    def oa_bits(self) -> int: ...
-
-    @property
-    def granule_bits(self) -> int: ...
-
-    @property
-    def desc_variant(self) -> str: ...
+from typing import Any
 
 
 class Memory:
@@ -36,11 +20,13 @@ class Memory:
     def read64(self, pa: int) -> int:
         raise NotImplementedError
 
-    def read_descriptor(
-        self, pa: int, stage: int, level: int, params: WalkGeometry
-    ) -> tuple[int, bool]:
-        """Value of a descriptor and whether it was synthesized (False here)."""
-        return self.read64(pa), False
+    def source(self, pa: int) -> str:
+        """Where the word at ``pa`` comes from: "set", "background" or "empty"."""
+        return "set"
+
+    def read_descriptor(self, pa: int) -> tuple[int, str]:
+        """The word at ``pa`` and where it comes from (``source``)."""
+        return self.read64(pa), self.source(pa)
 
     def plain_words(self) -> Mapping[int, int] | None:
         """The mapping ``{pa: value}`` behind this memory when reading a descriptor is just a
@@ -63,6 +49,9 @@ class DictMemory(Memory):
 
     def __contains__(self, pa: int) -> bool:
         return (pa & ~7) in self.words
+
+    def source(self, pa: int) -> str:
+        return "set" if (pa & ~7) in self.words else "empty"
 
     def plain_words(self) -> Mapping[int, int] | None:
         return self.words if type(self).read_descriptor is Memory.read_descriptor else None
@@ -93,6 +82,9 @@ class _MappingView(Memory):
 
     def __contains__(self, pa: int) -> bool:
         return (pa & ~7) in self.mapping
+
+    def source(self, pa: int) -> str:
+        return "set" if (pa & ~7) in self.mapping else "empty"
 
     def plain_words(self) -> Mapping[int, int] | None:
         return self.mapping

@@ -34,9 +34,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .plans import LevelPlan, StagePlan
 
 # A read as the walk records it (a list, filled in as the walk goes):
-LEVEL, TABLE_BASE, INDEX, DESC_ADDRESS, DESC_IPA, NESTED_WALK, RAW, SYNTHETIC, KIND, TARGET = range(
-    10
-)
+LEVEL, TABLE_BASE, INDEX, DESC_ADDRESS, DESC_IPA, NESTED_WALK, RAW, SOURCE, KIND, TARGET = range(10)
 
 
 def with_input(template: WalkParams, input_address: int) -> WalkParams:
@@ -63,7 +61,7 @@ class LevelRead:
         "s2",
         "raw",
         "kind",
-        "synthetic",
+        "source",
         "next_address",
         "output_address",
         "_plan",
@@ -79,11 +77,19 @@ class LevelRead:
         self.desc_ipa: int | None = record[DESC_IPA]
         self.s2: StageWalk | None = record[NESTED_WALK]
         self.raw: int | None = record[RAW]
-        self.synthetic: bool = record[SYNTHETIC]
+        # Where the value came from: "set" (the state sets it), "background" (tables built
+        # for the state) or "empty" (nothing stored there: it reads as 0); None when not
+        # read (a stage-2 fault on its address). See memory.py.
+        self.source: str | None = record[SOURCE]
         self.kind: str = record[KIND]
         target = record[TARGET]
         self.next_address: int | None = target if self.kind == "table" else None
         self.output_address: int | None = target if self.kind in ("block", "page") else None
+
+    @property
+    def synthetic(self) -> bool:
+        """Not set by the state: read from the background tables or from empty memory."""
+        return self.source is not None and self.source != "set"
 
     @property
     def _level_plan(self) -> LevelPlan:
@@ -168,6 +174,7 @@ class LevelRead:
             "output_address": self.output_address,
             "address_sources": [s.to_dict() for s in self.address_sources],
             "attributes": self.attributes,
+            "source": self.source,
             "synthetic": self.synthetic,
         }
 
@@ -477,5 +484,6 @@ class WalkResult:
             "esr": None if s is None else s.esr,
             "far": None if s is None else s.far,
             "hpfar": None if s is None else s.hpfar,
+            "syndrome": None if s is None else s.to_dict(),
             "descriptor_reads": self.descriptor_reads,
         }

@@ -79,6 +79,50 @@ class Syndrome:
         """The field table of the ISS: ESR_ISS_DA or ESR_ISS_IA."""
         return "ESR_ISS_IA" if self.ec in (0x20, 0x21) else "ESR_ISS_DA"
 
+    @property
+    def ec_name(self) -> str:
+        return ESR_ELx.field("EC").meaning(self.ec)
+
+    def iss_fields(self) -> list[tuple[str, int, int, int, str]]:
+        """The ISS decoded with its field table: (name, hi, lo, value, meaning) for every field
+        that is not RES0."""
+        layout = ESR_ISS_IA if self.iss_layout == "ESR_ISS_IA" else ESR_ISS_DA
+        return [row for row in layout.rows(self.iss) if not row[0].startswith("RES")]
+
+    # The ISS fields an abort always reports: the status code, and whether the fault came from
+    # a stage-1 table walk (S1PTW) and whether it was a write (WnR, Data Aborts).
+    KEY_ISS_FIELDS = ("DFSC", "IFSC", "WnR", "S1PTW")
+
+    def key_iss_fields(self) -> list[tuple[str, int]]:
+        """The ISS fields worth a line: the key ones, and any other that is set."""
+        return [
+            (name, value)
+            for name, _hi, _lo, value, _meaning in self.iss_fields()
+            if name in self.KEY_ISS_FIELDS or value
+        ]
+
+    def to_dict(self) -> dict:
+        """The syndrome decoded with the field tables: where the abort goes, ESR_ELx whole and
+        by field (EC and its name, IL, every ISS field), FAR and HPFAR_EL2 with its FIPA."""
+        return {
+            "target_el": self.target_el,
+            "esr": self.esr,
+            "ec": self.ec,
+            "ec_name": self.ec_name,
+            "il": ESR_ELx.get(self.esr, "IL"),
+            "iss": self.iss,
+            "iss_layout": self.iss_layout,
+            "iss_fields": {name: value for name, _hi, _lo, value, _m in self.iss_fields()},
+            "far": self.far,
+            "hpfar": self.hpfar,
+            "fipa": self.fipa,
+        }
+
+    @property
+    def fipa(self) -> int | None:
+        """HPFAR_EL2.FIPA: the faulting IPA's bits [51:12], for a stage-2 fault."""
+        return None if self.hpfar is None else HPFAR_EL2.get(self.hpfar, "FIPA")
+
 
 def target_el(fault: Fault, regime: str, tge: bool) -> int:
     """Where the abort is taken. Stage-2 faults (S1PTW ones included) go to EL2, which owns

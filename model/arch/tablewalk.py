@@ -92,18 +92,19 @@ def fetch(
         nested = t.stage2(address, _TABLE_READ, True)
         if nested.fault is not None:
             record: list[Any] = [state.level, state.table_base, index, None, ipa, nested]
-            record += [None, False, "not-read", None]
+            record += [None, None, "not-read", None]
             sw.records.append(record)
             return record, nested.fault
         address = nested.output_address or 0
     words = t.words
     if words is not None:
-        raw, synthetic = words.get(address & ~7, 0) & MASK64, False
+        stored = words.get(address & ~7)
+        raw, source = (0, "empty") if stored is None else (stored & MASK64, "set")
     else:
-        raw, synthetic = t.memory.read_descriptor(address, sw.plan.stage, state.level, sw.params)
+        raw, source = t.memory.read_descriptor(address)
         raw &= MASK64
     t.reads += 1
-    record = [state.level, state.table_base, index, address, ipa, nested, raw, synthetic, "", None]
+    record = [state.level, state.table_base, index, address, ipa, nested, raw, source, "", None]
     sw.records.append(record)
     return record, None
 

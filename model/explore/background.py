@@ -33,7 +33,7 @@ from model.arch import geometry as geo
 from model.arch.cpu import CPU_PRESETS, Choices
 from model.arch.descriptors import encode_address
 from model.arch.fields import HCR_EL2, descriptor_layout
-from model.arch.memory import Memory, WalkGeometry
+from model.arch.memory import Memory
 from model.arch.walker import Regime, WalkParams, walk
 
 MASK64 = (1 << 64) - 1
@@ -314,11 +314,17 @@ class StateMemory(Memory):
     def __contains__(self, pa: int) -> bool:
         return self.source(pa) != "empty"
 
-    def read_descriptor(
-        self, pa: int, stage: int, level: int, params: WalkGeometry
-    ) -> tuple[int, bool]:
-        """The value at ``pa`` and whether the link did not set it (background or empty)."""
-        return self.read64(pa), (pa & ~7) not in self.words
+    def read_descriptor(self, pa: int) -> tuple[int, str]:
+        """The value at ``pa`` and where it comes from (``source``)."""
+        pa &= ~7
+        value = self.words.get(pa)
+        if value is not None:
+            return value, "set"
+        if self.background is not None:
+            found = self.background.locate(pa)
+            if found is not None:
+                return _entry_value(*found), "background"
+        return 0, "empty"
 
 
 def tables_for(

@@ -143,33 +143,57 @@ def _register_lines(regime: str, params: Mapping[str, WalkParams], regs: Mapping
 # -- the table reads ----------------------------------------------------------------------------
 
 
-def _read_row(read: LevelRead, indent: str, label: str) -> str:
-    index = f"{_bits(read.index_hi, read.index_lo)}={read.index:#x}"
+# Where a descriptor came from, one letter per row (explained under the table).
+_SOURCE_LETTER = {"set": "S", "background": "B", "empty": "E"}
+_SOURCE_LEGEND = {
+    "S": "S = set by this link",
+    "B": "B = background tables of the state's memory",
+    "E": "E = nothing stored there (reads as 0)",
+}
+# The narrowest index column: "[20:12]=0x189" and a space.
+_INDEX_WIDTH = 14
+
+
+def _index_text(read: LevelRead) -> str:
+    return f"{_bits(read.index_hi, read.index_lo)}={read.index:#x}"
+
+
+def _read_row(read: LevelRead, label: str, index_width: int) -> str:
+    """One read: every row of the walk has the same columns, nested stage-2 reads included
+    (their label says "s2"), so the table stays aligned and within 72 columns."""
     kind = _KIND_SHORT.get(read.kind, read.kind)
-    if read.synthetic:
-        kind += "*"
+    source = _SOURCE_LETTER.get(read.source or "", " ")
     address = h64(read.desc_address) if read.desc_address is not None else "(no address)"
     value = h64(read.raw) if read.raw is not None else "-"
-    return f"{indent}{label:<7}{index:<13} {address} {value} {kind}"
+    return (
+        f"  {label:<7}{_index_text(read):<{index_width}}{address:<18} {value:<18} {source} {kind}"
+    )
 
 
-def _walk_lines(levels: Iterable[LevelRead], indent: str, prefix: str) -> list[str]:
+def _walk_lines(levels: Iterable[LevelRead], prefix: str, index_width: int) -> list[str]:
     lines = []
     for read in levels:
         if read.s2 is not None:
             lines += _wrap(
                 f"{_level(read.level)} table entry at IPA {h64(read.desc_ipa)}, its stage-2 walk:",
-                indent,
+                "  ",
+                "    ",
             )
-            lines += _walk_lines(read.s2.levels, indent + "  ", "s2 ")
+            lines += _walk_lines(read.s2.levels, "s2 ", index_width)
             if read.s2.fault is not None:
-                lines += _wrap("stage 2 faults here (see FAULT below)", indent + "  ")
-        lines.append(_read_row(read, indent, prefix + _level(read.level)))
+                lines += _wrap("stage 2 faults here (see FAULT below)", "    ")
+        lines.append(_read_row(read, prefix + _level(read.level), index_width))
     return lines
 
 
-def _walk_header(indent: str) -> str:
-    return f"{indent}{'level':<7}{'index':<14}{'descriptor at':<19}{'value':<19}kind"
+def _walk_header(index_width: int) -> str:
+    return f"  {'level':<7}{'index':<{index_width}}{'descriptor at':<19}{'value':<19}  kind"
+
+
+def _source_legend(result: WalkResult) -> list[str]:
+    letters = {_SOURCE_LETTER[s] for r in result.reads() if (s := r.read.source) is not None}
+    parts = [text for letter, text in _SOURCE_LEGEND.items() if letter in letters]
+    return _wrap("; ".join(parts) + "." if parts else "", "", "  ")
 
 
 # -- output address -----------------------------------------------------------------------------
@@ -242,13 +266,40 @@ def _result_lines(result: WalkResult, input_name: str) -> list[str]:
     lines += _wrap(f"FAULT: {kind} fault at {where}", "", "  ")
     fsc = f"FSC {fault.fsc:#04x} (0b{fault.fsc:06b}): {fault.fsc_name}"
     lines += _wrap(fsc, "  ", "    ")
-    regs = f"PAR_EL1 {h64(result.par)}"
-    if result.esr_iss is not None:
-        regs += f"  ESR_ELx.ISS {result.esr_iss:#010x}"
-    lines.append("  " + regs)
+    if fault.s1ptw and fault.ipa is not None:
+        table = next((r for r in result.levels if r.s2 is not None and r.s2.fault), None)
+        what = f"the level {table.level} table entry" if table is not None else "a table entry"
+        lines += _wrap(
+            f"while stage 2 translated {what} at IPA {h64(fault.ipa)} for stage 1",
+            "  ",
+            "    ",
+        )
+    lines += _syndrome_lines(result)
     lines += _wrap(fault.message, "  why: ", "    ")
     if fault.fix:
         lines += _wrap(fault.fix, "  fix: ", "    ")
+    return lines
+
+
+def _syndrome_lines(result: WalkResult) -> list[str]:
+    """PAR_EL1 after AT, and the exception an access would take: the whole ESR decoded with
+    its field tables, FAR and, for a stage-2 fault, HPFAR_EL2."""
+    lines = [f"  PAR_EL1   {h64(result.par)}  (what AT leaves)"]
+    s = result.syndrome
+    if s is None:
+        return lines
+    el = s.target_el
+    lines.append(f"  ESR_EL{el}   {h64(s.esr)}  (the abort is taken to EL{el})")
+    lines += _wrap(f"EC {s.ec:#04x} {s.ec_name}, IL=1", "    ", "      ")
+    iss = ", ".join(
+        f"{name}={value:#04x}" if name in ("DFSC", "IFSC") else f"{name}={value}"
+        for name, value in s.key_iss_fields()
+    )
+    lines += _wrap(f"ISS {s.iss:#x}: {iss}", "    ", "      ")
+    if s.far is not None:
+        lines.append(f"  FAR_EL{el}   {h64(s.far)}  (the faulting VA)")
+    if s.hpfar is not None and s.fipa is not None:
+        lines.append(f"  HPFAR_EL2 {h64(s.hpfar)}  (FIPA = IPA[51:12] = {s.fipa:#x})")
     return lines
 
 
@@ -311,20 +362,17 @@ def render_text(
     input_name = "IPA" if result.regime == Regime.STAGE2.value else "VA"
     lines.append("")
     lines.append(f"Input {input_name} {h64(result.input_address)}")
+    reads = result.reads()
+    width = max([_INDEX_WIDTH - 1] + [len(_index_text(r.read)) for r in reads]) + 1
     if result.levels:
-        lines.append(_walk_header("  "))
-        lines += _walk_lines(result.levels, "  ", "")
+        lines.append(_walk_header(width))
+        lines += _walk_lines(result.levels, "", width)
     if result.ipa is not None and result.s2_final is not None:
         s2: StageWalk = result.s2_final
         lines.append(f"Stage 1 output IPA {h64(result.ipa)}, its stage-2 walk:")
-        lines += _walk_lines(s2.levels, "  ", "s2 ")
-    if any(ref.read.synthetic for ref in result.reads()):
-        lines += _wrap(
-            "* synthetic: not set by this link; the explorer fills unset table entries "
-            "with consistent valid descriptors.",
-            "",
-            "  ",
-        )
+        lines += _walk_lines(s2.levels, "s2 ", width)
+    if reads:
+        lines += _source_legend(result)
     lines.append("")
     lines += _result_lines(result, input_name)
 

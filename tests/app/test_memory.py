@@ -167,3 +167,48 @@ def test_refill_builds_tables_for_the_registers_given(client, tmp_path):
     # The link of the re-filled state shows the same walk.
     again = client.get("/walk.json?" + refilled["query"]).json()["walk"]
     assert again["output_address"] == int(va, 16)
+
+
+def test_text_and_json_say_where_each_descriptor_came_from(client):
+    """Set by the link (S / "set"), background tables (B / "background"), or nothing stored
+    (E / "empty"), on the same reads in both renderings."""
+    queries = {
+        "background": "v=2&preset=4k-48",
+        "set": "v=2&preset=fault-permission",
+        "empty": "v=2&tcr_el1=0x8000005b510350c&ttbr0_el1=0x41234000",
+    }
+    letters = {"set": "S", "background": "B", "empty": "E"}
+    for source, query in queries.items():
+        walk = client.get("/walk.json?" + query).json()["walk"]
+        sources = [level["source"] for level in walk["levels"]]
+        assert source in sources
+        text = client.get("/walk.txt?" + query).text
+        rows = [line for line in text.splitlines() if _ROW.match(line)]
+        assert [row.split()[4] for row in rows] == [letters[s] for s in sources]
+        assert all(len(line) <= 72 for line in text.splitlines()[:-1])
+
+
+def test_a_stage2_fault_on_a_stage1_table_read_is_reported_in_full(client):
+    """S1PTW=1, the IPA of the table read, WnR, and the whole ESR decoded with FAR and
+    HPFAR_EL2, in the JSON and the plain text."""
+    config = CONFIG_PRESETS["s1-48-over-s2-52"]
+    result = run(config)
+    table_read = result.levels[1]
+    nested_leaf = table_read.s2.levels[-1]
+    from model.arch.fields import descriptor_layout
+
+    no_access = descriptor_layout(2, "page", "DS1").set(nested_leaf.raw, "S2AP", 0)
+    query = encode(config.with_memory({nested_leaf.desc_address: no_access}))
+    data = client.get("/walk.json?" + query).json()["walk"]
+    fault, syndrome = data["fault"], data["syndrome"]
+    assert (fault["kind"], fault["stage"], fault["s1ptw"]) == ("permission", 2, True)
+    assert fault["ipa"] == table_read.desc_address  # the stage-1 table entry's IPA
+    assert fault["wnr"] is False
+    assert syndrome["target_el"] == 2 and syndrome["ec"] == 0x24
+    assert syndrome["iss_fields"]["S1PTW"] == 1 and syndrome["iss_fields"]["DFSC"] == 0x0F
+    assert syndrome["fipa"] == table_read.desc_address >> 12
+    assert syndrome["far"] == config.address
+    text = client.get("/walk.txt?" + query).text
+    assert f"IPA {table_read.desc_address:#018x}" in text
+    assert f"ESR_EL2   {syndrome['esr']:#018x}" in text
+    assert "S1PTW=1" in text and "HPFAR_EL2" in text and "FAR_EL2" in text

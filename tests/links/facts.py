@@ -19,14 +19,15 @@ _NESTED = re.compile(r"^\s*L(-?\d) table entry at IPA (0x[0-9a-f]{16})")
 _OUTPUT = re.compile(r"^Output (?:PA|IPA) (0x[0-9a-f]{16})")
 _FAULT = re.compile(r"^FAULT: (.+) fault at level (-?\d+), stage (\d)")
 _FSC = re.compile(r"^\s+FSC (0x[0-9a-f]{2})")
-_PAR = re.compile(r"PAR_EL1 (0x[0-9a-f]{16})")
+_PAR = re.compile(r"PAR_EL1\s+(0x[0-9a-f]{16})")
 _SPLIT = re.compile(r"^\s+OA\[(\d+)(?::(\d+))?\]\s*= (0x[0-9a-f]+)\s+<- (.+)$")
-# Words a row may carry after its kind: where the descriptor came from.
+# Marks a row carried after its kind in version 1: where the descriptor came from.
 _SOURCE_MARKS = ("*", " bg", " set", " empty")
 
 
 def _kind(text: str) -> str:
-    text = text.strip()
+    # From version 2 a row says where its descriptor came from in a letter before the kind.
+    text = re.sub(r"^[SBE] ", "", text.strip())
     changed = True
     while changed:
         changed = False

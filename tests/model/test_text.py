@@ -65,8 +65,12 @@ def test_five_level_two_stage_walk_is_shown_in_full():
     assert all([r.level for r in read.s2.levels] == [-1, 0, 1, 2, 3] for read in result.levels)
     text = render_text(config, result=result, link=SHORT)
     lines = text.splitlines()
-    assert sum(line.startswith("    s2 L") for line in lines) == 25  # nested, indented
-    assert sum(line.startswith("  s2 L") for line in lines) == 5  # the final IPA's walk
+    final = lines.index("Stage 1 output IPA 0x000f123456789abc, its stage-2 walk:")
+    # Every read is a row of one aligned table; stage-2 rows say "s2". The nested walks (one
+    # under each stage-1 table read) come before the stage-2 walk of the output IPA.
+    assert sum(line.startswith("  s2 L") for line in lines[:final]) == 25
+    assert sum(line.startswith("  s2 L") for line in lines[final:]) == 5
+    assert sum("its stage-2 walk:" in line for line in lines[:final]) == 5
     for read in result.levels:
         assert f"{read.desc_address:#018x}" in text
         assert f"{read.raw:#018x}" in text
