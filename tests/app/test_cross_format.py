@@ -117,7 +117,7 @@ def text_facts(text: str, stage2_alone: bool) -> dict:
         fsc = re.search(r"^  FSC (0x[0-9a-f]+) ", text, re.M)[1]
         kind = found[1].replace(" ", "_")
         fault = (kind, int(found[2]), int(found[3]), n(fsc))
-    par = re.search(r"PAR_EL1 (0x[0-9a-f]{16})", text)[1]
+    par = re.search(r"PAR_EL1 +(0x[0-9a-f]{16})", text)[1]
     return {
         "reads": reads,
         "oa": n(oa[1]) if oa else None,
