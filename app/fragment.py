@@ -101,7 +101,9 @@ def changed_regions(old: ExplorerView, new: ExplorerView, everything: bool = Fal
     return regions
 
 
-def _card_lists(old: WalkView, new: WalkView):
+def _card_lists(
+    old: WalkView, new: WalkView
+) -> tuple[tuple[tuple[CardView, ...], tuple[CardView, ...]], ...]:
     return ((old.cards, new.cards), (old.final_cards, new.final_cards))
 
 
@@ -123,7 +125,8 @@ def render_fragment(
 ) -> str:
     """The out-of-band regions of an htmx answer. ``cards`` are single cards to re-send (the
     marked ones of a refused edit); ``share_links`` the share panel's links of the state."""
-    out = [page.from_input(view, True), page.status(view, True), page.messages(view, True)]
+    out: list[str] = [page.from_input(view, True), page.status(view, True)]
+    out.append(page.messages(view, True))
     if regions.summary:
         out.append(page.summary(view, True))
     if regions.setup:

@@ -67,7 +67,16 @@ class GridPlan:
         if top >= 0 and not compact:
             self._group("", top, 0, None, "", "gap", False)
 
-    def _group(self, name, hi, lo, shown, help_id, kind, address) -> None:
+    def _group(
+        self,
+        name: str,
+        hi: int,
+        lo: int,
+        shown: tuple[int, int, bool] | None,
+        help_id: str,
+        kind: str,
+        address: bool,
+    ) -> None:
         n = hi - lo + 1
         classes = f"fg k-{kind}" + (" addr" if address else "")
         classes += " w1" if n == 1 else " wide" if n > 16 else ""

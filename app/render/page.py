@@ -3,6 +3,8 @@ the status line, the state an edit starts from, messages, presets, choices and L
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from markupsafe import Markup
 
 from app.cache import lru
@@ -45,7 +47,7 @@ def va_input(setup: SetupView, oob: bool = False) -> Markup:
     )
 
 
-def _select(name: str, options, selected: str, attrs: str) -> str:
+def _select(name: str, options: Iterable[tuple[str, str]], selected: str, attrs: str) -> str:
     return (
         f'    <select id="{name}" name="{name}"{attrs}>\n'
         f"      {options_html(options, selected)}\n    </select>\n"

@@ -23,7 +23,7 @@ from app.fragment import Regions, changed_regions, render_fragment
 from app.links import Links, page_path, with_kernel
 from app.state import decode_params
 from app.templating import templates
-from app.views import ExplorerView, card_view, explorer_view
+from app.views import CardView, ExplorerView, card_view, explorer_view
 from app.walks import State, query_of, state_of
 from model.arch.result import NESTED
 
@@ -53,7 +53,7 @@ def _fragment(
     regions: Regions,
     status: int = 200,
     headers: dict | None = None,
-    cards=(),
+    cards: tuple[CardView, ...] = (),
 ) -> HTMLResponse:
     links = Links.of(request)
     short = links.short_of(view.query) if regions.share else None

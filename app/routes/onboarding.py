@@ -44,12 +44,12 @@ def _kernel_version(kernel: str) -> tuple[kernel_facts.KernelVersion, str]:
 
 
 @router.get("/tour", response_class=HTMLResponse)
-def tour_start(request: Request):
+def tour_start(request: Request) -> HTMLResponse:
     return tour_step(request, 1)
 
 
 @router.get("/tour/{n}", response_class=HTMLResponse)
-def tour_step(request: Request, n: int, kernel: str = ""):
+def tour_step(request: Request, n: int, kernel: str = "") -> HTMLResponse:
     steps = tour.steps()
     if not 1 <= n <= len(steps):
         return _render(
@@ -94,7 +94,7 @@ def tour_step(request: Request, n: int, kernel: str = ""):
 
 
 @router.get("/compare", response_class=HTMLResponse)
-def compare_page(request: Request, a: str = "", b: str = ""):
+def compare_page(request: Request, a: str = "", b: str = "") -> HTMLResponse:
     da = decode_query(a)
     problems = [f"a: {p}" for p in da.problems]
     ca = da.config
@@ -127,7 +127,7 @@ def compare_page(request: Request, a: str = "", b: str = ""):
 
 
 @router.get("/geometry", response_class=HTMLResponse)
-def geometry_page(request: Request):
+def geometry_page(request: Request) -> HTMLResponse:
     s1 = reference.stage1_rows()
     s2 = reference.stage2_rows()
     groups = []
@@ -162,7 +162,7 @@ def decode_page(
     variant: str = "DS0",
     granule: str = "4",
     fmt: str = "48",
-):
+) -> HTMLResponse:
     form = {
         "reg": reg,
         "value": value,
@@ -204,7 +204,7 @@ def decode_page(
 
 
 @router.get("/matrix", response_class=HTMLResponse)
-def matrix_page(request: Request, valid: str = "", kernel: str = ""):
+def matrix_page(request: Request, valid: str = "", kernel: str = "") -> HTMLResponse:
     version, error = _kernel_version(kernel)
     rows = matrix.rows(version.tag)
     shown = [r for r in rows if r.valid] if valid == "1" else list(rows)
@@ -234,7 +234,7 @@ def matrix_page(request: Request, valid: str = "", kernel: str = ""):
 
 
 @router.get("/glossary", response_class=HTMLResponse)
-def glossary_page(request: Request):
+def glossary_page(request: Request) -> HTMLResponse:
     terms = sorted(glossary.TERMS, key=lambda t: t.title.lower())
     facts = {f.key: f.to_dict() for f in kernel_facts.FACTS}
     return _render(
@@ -245,5 +245,5 @@ def glossary_page(request: Request):
 
 
 @router.get("/tour/", include_in_schema=False)
-def tour_slash():
+def tour_slash() -> RedirectResponse:
     return RedirectResponse("/tour", status_code=308)

@@ -222,7 +222,7 @@ def card_view(ref: ReadRef, config: Configuration, errors: Mapping, typed: Mappi
             for a in quick_actions(read, params, config.cpu)
         )
     grid = decoded = None
-    if layout is not None:
+    if layout is not None and raw is not None:
         label = f"Level {read.level} descriptor bits"
         grid = BitGrid(layout.name, raw, key, help_prefix(layout), label, "desc")
         # What the walker decoded: nothing when it did not decode the descriptor.
