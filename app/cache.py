@@ -71,6 +71,7 @@ POLICY: dict[str, Policy] = {
     "card_html": Policy(1024, "a card view"),
     "register_html": Policy(512, "a register view"),
     "linux_html": Policy(128, "what the Linux panel shows (``model.teach.linux.view_key``)"),
+    "linux_releases_html": Policy(32, "the kernel release the Linux panel describes", tables=True),
     "field_help_html": Policy(512, "a field-help view, its title and id", tables=True),
     "escaped": Policy(8192, "a text of the model's (field names, meanings)", tables=True),
     "slugs": Policy(4096, "a name made into an HTML id", tables=True),

@@ -8,7 +8,7 @@ compares the view the page shows with the view after the edit, region by region,
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 from app.links import ShareLinks
 from app.render import page, registers, share, walk
@@ -55,7 +55,7 @@ class Regions:
 
 
 def _only_address_changed(old: SetupView, new: SetupView) -> bool:
-    return not old.errors and not new.errors and replace(old, va=new.va) == new
+    return not old.errors and not new.errors and old._replace(va=new.va) == new
 
 
 def changed_regions(old: ExplorerView, new: ExplorerView, everything: bool = False) -> Regions:
@@ -66,7 +66,8 @@ def changed_regions(old: ExplorerView, new: ExplorerView, everything: bool = Fal
     regions = Regions(
         presets=old.presets != new.presets,
         choices=old.choices != new.choices,
-        linux=old.linux_key != new.linux_key,
+        # By content: panels of different keys (another fault code, say) often read alike.
+        linux=old.linux is not new.linux and old.linux != new.linux,
     )
     regions.linux_releases = not regions.linux and old.query != new.query
     if old.setup != new.setup:

@@ -185,13 +185,22 @@ def linux_region(view: ExplorerView, oob: bool = False) -> Markup:
     return Markup(f'<div id="linux-region"{oob_attr(oob)}>{names}</div>')
 
 
+_releases = lru("linux_releases_html")
+
+
 def linux_releases(view: ExplorerView, oob: bool = False) -> str:
     """``<p id="linux-releases">`` of the Linux panel: its links to the state's page for each
-    release (what an edit that leaves the panel alone changes in it); empty without one."""
-    names = _linux_html(view)
-    start = names.find(_RELEASES_START)
-    if start < 0:
+    release (what an edit that leaves the panel alone changes in it); empty without one. The
+    same for every panel of a release, so remembered by the release."""
+    linux = view.linux
+    # The panel's own condition for showing (templates/partials/linux_names.html).
+    if not (linux.get("stage1_statements") or linux.get("stage2_statements") or linux.get("extra")):
         return ""
-    end = names.index("</p>", start) + len("</p>")
-    part = names[start:end].replace(_QUERY_SLOT, e(view.query))
-    return part.replace(">", f"{oob_attr(oob)}>", 1)
+
+    def cut() -> str:
+        names = _linux_html(view)
+        start = names.index(_RELEASES_START)
+        return names[start : names.index("</p>", start) + len("</p>")]
+
+    part = _releases.get_or_make(linux.get("version", ""), cut)
+    return part.replace(_QUERY_SLOT, e(view.query)).replace(">", f"{oob_attr(oob)}>", 1)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 from operator import attrgetter
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 from app.cache import lru, memo
 from model.arch.fields import Layout
@@ -80,8 +80,7 @@ class BitGrid:
     _hash: int | None = field(default=None, init=False, repr=False, compare=False)
 
 
-@dataclass(frozen=True, slots=True)
-class HelpEntry:
+class HelpEntry(NamedTuple):
     """One field's help: its name, bits, sentence, LPA2 note and encodings."""
 
     id: str

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from dataclasses import fields as dc_fields
-from typing import Any, get_args, get_type_hints
+from typing import Any, NamedTuple, get_args, get_type_hints
 
 from app.cache import lru, memo
 from app.edits import SETUP_CONTROLS
@@ -40,8 +40,7 @@ CPUS = tuple((slug, cpu.title, cpu.description) for slug, cpu in CPU_PRESETS.ite
 FORM_CONTROLS = ("flip", "act", "load")
 
 
-@dataclass(frozen=True, slots=True)
-class SetupView:
+class SetupView(NamedTuple):
     regime: str
     cpu: str
     cpu_description: str
@@ -76,8 +75,7 @@ def _setup_view(config: Configuration, errors: Mapping, typed: Mapping) -> Setup
     )
 
 
-@dataclass(frozen=True, slots=True)
-class PresetItem:
+class PresetItem(NamedTuple):
     slug: str
     title: str
     summary: str
@@ -91,8 +89,7 @@ def presets_view(slug: str) -> tuple[PresetItem, ...]:
     )
 
 
-@dataclass(frozen=True, slots=True)
-class ChoiceView:
+class ChoiceView(NamedTuple):
     """One IMPLEMENTATION DEFINED choice: its options, the one taken, whether the walk used
     it."""
 
@@ -148,8 +145,7 @@ def _choices_view(
     return tuple(out)
 
 
-@dataclass(frozen=True, slots=True)
-class SummaryView:
+class SummaryView(NamedTuple):
     """The sticky summary bar: the outcome in one line."""
 
     ok: bool
@@ -210,8 +206,7 @@ def cached_linux_view(
     return key, _linux.get_or_make(key, lambda: linux_view(config, result, kernel))
 
 
-@dataclass(frozen=True, slots=True)
-class PresetTitle:
+class PresetTitle(NamedTuple):
     slug: str
     title: str
     summary: str

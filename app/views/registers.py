@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from app.cache import lru
 from app.views.common import (
@@ -28,8 +29,7 @@ COMPACT_REGISTERS = {"HCR_EL2", "SCTLR_EL1", "SCTLR_EL2"}
 OPEN_REGISTERS = {"TCR_EL1", "TCR_EL2", "VTCR_EL2"}
 
 
-@dataclass(frozen=True, slots=True)
-class FieldInput:
+class FieldInput(NamedTuple):
     """A register field's control: a select of its encodings, or a number box."""
 
     name: str  # f.<register>.<Field>

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from typing import NamedTuple
 
 from app.cache import lru
 from app.views.common import (
@@ -51,8 +52,7 @@ MAIN_SLOTS = FINAL_LEVEL + 2
 # -- the input address --------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class AddressSegment:
+class AddressSegment(NamedTuple):
     """Input-address bits ``[hi:lo]`` and what they do in the walk."""
 
     role: str
@@ -122,8 +122,7 @@ def params_rows(p: WalkParams) -> tuple[tuple[str, str], ...]:
 # -- cards ---------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class FaultView:
+class FaultView(NamedTuple):
     kind: str
     level: int | None
     stage: int
@@ -136,8 +135,7 @@ class FaultView:
     rule: str
 
 
-@dataclass(frozen=True, slots=True)
-class NestedRow:
+class NestedRow(NamedTuple):
     level: int
     index_range: str
     index: str
@@ -147,8 +145,7 @@ class NestedRow:
     synthetic: bool
 
 
-@dataclass(frozen=True, slots=True)
-class NestedWalk:
+class NestedWalk(NamedTuple):
     """The stage-2 walk that translated a stage-1 table address."""
 
     input: str
@@ -157,16 +154,14 @@ class NestedWalk:
     fault: FaultView | None
 
 
-@dataclass(frozen=True, slots=True)
-class QuickActionView:
+class QuickActionView(NamedTuple):
     value: str  # <address>:<action>
     label: str
     allowed: bool
     why: str
 
 
-@dataclass(frozen=True, slots=True)
-class DecodedFields:
+class DecodedFields(NamedTuple):
     """A descriptor's decoded-fields table: its layout (a ``LAYOUTS`` name) and value."""
 
     layout: str
@@ -368,8 +363,7 @@ def card_slots(cards: tuple[CardView, ...]) -> int:
 # -- the output ------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class OutputSegment:
+class OutputSegment(NamedTuple):
     """Output-address bits ``[hi:lo]`` and where they came from."""
 
     hi: int
@@ -384,8 +378,7 @@ class OutputSegment:
         return bit_range(self.hi, self.lo)
 
 
-@dataclass(frozen=True, slots=True)
-class OutputView:
+class OutputView(NamedTuple):
     address: int
     segments: tuple[OutputSegment, ...]
 
@@ -462,8 +455,7 @@ def attrs_rows(a: OutputAttributes) -> tuple[tuple[str, str], ...]:
     return tuple(rows)
 
 
-@dataclass(frozen=True, slots=True)
-class PermTable:
+class PermTable(NamedTuple):
     """Who may read, write and execute, per exception level, and why."""
 
     title: str
