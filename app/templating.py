@@ -12,6 +12,7 @@ from markupsafe import Markup, escape
 
 from app import __version__
 from app.assets import TEMPLATES_DIR, htmx_path, static_url
+from app.images import served_image
 from app.render import page, registers, share, walk
 from model.teach import glossary
 
@@ -57,6 +58,7 @@ templates = Jinja2Templates(
 # Templates are read once: a running server never re-checks their files (restart to reload).
 templates.env.auto_reload = False
 templates.env.globals.update(
+    served_image=served_image,  # the memory image this process serves (a module value, no I/O)
     static_url=static_url,
     htmx_src=htmx_path,
     app_version=__version__,

@@ -41,6 +41,8 @@ def _card_inside(c: CardView) -> str:
     ]
     if c.changed:
         out.append('    <span class="badge changed">✎ changed (set in memory)</span>\n')
+    elif c.from_image:
+        out.append('    <span class="badge synth">from the memory image</span>\n')
     elif c.synthetic:
         out.append('    <span class="badge synth">synthetic</span>\n')
     base = e(c.table_base)

@@ -178,6 +178,7 @@ class CardView:
     level: int
     kind: str
     synthetic: bool
+    from_image: bool  # read from a memory image (``read.source``)
     changed: bool
     table_base: str
     origin: str
@@ -228,6 +229,7 @@ def card_view(ref: ReadRef, config: Configuration, errors: Mapping, typed: Mappi
         level=read.level,
         kind=read.kind,
         synthetic=read.synthetic,
+        from_image=read.source == "image",
         changed=raw is not None and not read.synthetic,
         table_base=hexv(read.table_base),
         origin=read.table_base_origin,
@@ -282,7 +284,7 @@ def card_key(ref: ReadRef, cpu: str) -> tuple | None:
     key = (
         r.stage, r.level, r.table_base, r.table_base_origin, r.index_hi, r.index_lo, r.index,
         r.desc_address, r.desc_ipa, r.raw, r.kind, r.layout, bool(r.fields), r.next_address,
-        r.output_address, r.synthetic, tuple(r.attributes.items()),
+        r.output_address, r.synthetic, r.source, tuple(r.attributes.items()),
         p.desc_variant, p.granule_kb, p.ds, cpu, nested,
     )  # fmt: skip
     try:
