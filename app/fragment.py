@@ -126,7 +126,8 @@ def render_fragment(
 ) -> str:
     """The out-of-band regions of an htmx answer. ``cards`` are single cards to re-send (the
     marked ones of a refused edit); ``share_links`` the share panel's links of the state."""
-    out: list[str] = [page.from_input(view, True), page.status(view, True)]
+    out: list[str] = [page.from_input(view, True), page.compare_a(view, True)]
+    out.append(page.status(view, True))
     out.append(page.messages(view, True))
     if regions.summary:
         out.append(page.summary(view, True))

@@ -21,10 +21,10 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Protocol
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 from app.cache import lru
-from app.linkstore import LinkStore, default_store, existing_id
+from app.linkstore import ID_RE, LinkStore, default_store, existing_id
 from app.settings import DATA_DIR_ENV, DATABASE_URL_ENV, DEFAULT_DATA_DIR, get_settings
 
 # The base links are printed with when there is neither a public URL nor a request (the CLI).
@@ -70,6 +70,46 @@ def short_info_path(link_id: str) -> str:
 
 def compare_path(a_query: str, b_query: str) -> str:
     return "/compare?" + urlencode({"a": a_query, "b": b_query})
+
+
+@dataclass(frozen=True)
+class PastedLink:
+    """What a link a person pasted names: a state's link query, or a short-link id (to be
+    looked up in a store), and the base URL of the instance it came from, when it says."""
+
+    query: str | None
+    short_id: str | None
+    base: str | None
+
+
+def parse_link(text: str) -> PastedLink:
+    """A full link (``https://host/?v=2&…``), a site-relative one (``/?v=2&…``), a bare query
+    (``v=2&…``), a short link (``https://host/s/ID``, ``/s/ID`` or the id alone), or a link
+    wrapped over several lines as a mail client shows it (``<https://host/?v=2&…\\n  …>``,
+    RFC 3986 appendix C: the angle brackets and the white space inside them are dropped).
+    Raises ValueError when it is none of these."""
+    text = "".join(text.split()).removeprefix("<").removesuffix(">")
+    text = text.removeprefix("URL:")
+    if not text:
+        raise ValueError("no link given")
+    parts = urlsplit(text)
+    base = f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else None
+    if parts.scheme and not base:
+        raise ValueError(f"{text[:60]!r} is not a link to this explorer")
+    path = parts.path if base else text.partition("?")[0]
+    if "/s/" in path or (not base and text.startswith("s/")):
+        short_id = path.rsplit("s/", 1)[1].strip("/")
+        if not ID_RE.fullmatch(short_id):
+            raise ValueError(f"{short_id[:40]!r} is not a short-link id")
+        return PastedLink(None, short_id, base)
+    if not base and "=" not in text and ID_RE.fullmatch(text):
+        return PastedLink(None, text, None)
+    if base or text.startswith(("/", "?")):
+        query = parts.query if base else text.partition("?")[2]
+        if not query and path.rstrip("/") not in ("", "/"):
+            raise ValueError(f"{text[:60]!r} is not a link to this explorer's walks")
+        return PastedLink(query, None, base)
+    return PastedLink(text, None, None)
 
 
 def decode_path(params: Mapping[str, str | None]) -> str:

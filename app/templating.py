@@ -44,6 +44,7 @@ REGIONS = SimpleNamespace(
     status=page.status,
     messages=page.messages,
     presets=page.presets,
+    compare_with=page.compare_with,
     registers=registers.registers_section,
     walk=walk.walk_section,
     choices=page.choices,

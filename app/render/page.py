@@ -138,6 +138,40 @@ def presets(view: ExplorerView, oob: bool = False) -> Markup:
     )
 
 
+def compare_a(view: ExplorerView, oob: bool = False) -> Markup:
+    """``<input id="compare-a">``: the state "Compare with…" starts from (re-sent with
+    ``from`` after every edit)."""
+    return Markup(
+        f'<input type="hidden" id="compare-a" name="a" value="{e(view.query)}"{oob_attr(oob)}>'
+    )
+
+
+def compare_with(view: ExplorerView) -> Markup:
+    """``<details id="compare-with">``: compare this walk with a variant, a preset or a
+    pasted link (a GET form to ``/compare``, outside the explorer form)."""
+    variants = "".join(
+        f'<option value="{value}">{label}</option>'
+        for value, label in (("with:ds", "this walk with DS flipped"),
+                             ("with:granule", "this walk at the other granule"))
+    )  # fmt: skip
+    presets = "".join(
+        f'<option value="v=2&amp;preset={e(p.slug)}">preset: {e(p.title)}</option>'
+        for p in view.presets
+    )
+    return Markup(
+        '<details id="compare-with" class="presets compare-with">\n'
+        "  <summary>Compare with…</summary>\n"
+        '  <form class="compare-form" method="get" action="/compare">\n'
+        f"    {compare_a(view)}\n"
+        '    <label for="compare-b">Compare this walk with</label>\n'
+        f'    <select id="compare-b" name="b">{variants}{presets}</select>\n'
+        '    <label for="compare-link">or a pasted link</label>\n'
+        '    <input id="compare-link" name="b_link" spellcheck="false" autocomplete="off" '
+        'inputmode="url">\n'
+        '    <button type="submit">Compare</button>\n  </form>\n</details>'
+    )
+
+
 def choices(choice_views: tuple[ChoiceView, ...], oob: bool = False) -> Markup:
     """``<fieldset id="choices">``: the IMPLEMENTATION DEFINED choices, one select each."""
     out = [

@@ -5,15 +5,16 @@ matrix, linux, glossary); this module only turns its data into template contexts
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from app.links import compare_path, decode_path, page_path
+from app.links import compare_path, decode_path, link_store, page_path, parse_link
+from app.linkstore import StoreUnavailable
 from app.state import decode as decode_query
 from app.state import encode, parse_number
 from app.templating import templates
-from app.views.onboarding import walk_summary
+from app.views.onboarding import mark_differing_rows, state_title, walk_summary
 from model.explore.compare import compare, flip_ds, other_granule
-from model.explore.configs import Configuration
+from model.explore.configs import CONFIG_PRESETS, Configuration
 from model.teach import decode as dec
 from model.teach import glossary, kernel_facts, matrix, reference, tour
 
@@ -92,27 +93,89 @@ def tour_step(request: Request, n: int, kernel: str = "") -> HTMLResponse:
 
 # -- compare ------------------------------------------------------------------------------------
 
+# What B can be besides a link: a variant of A (``b=with:ds``, ``b=with:granule``).
+VARIANTS = {
+    "with:ds": ("A with DS flipped", flip_ds),
+    "with:granule": ("A at the other granule", other_granule),
+}
+
+
+class _Side:
+    """One side of a comparison as asked for: a link query, or a pasted link of any form."""
+
+    def __init__(self, name: str, query: str, pasted: str) -> None:
+        self.name, self.query, self.pasted = name, query, pasted
+        self.problems: list[str] = []
+
+    def config(self) -> Configuration:
+        query = self.query
+        if self.pasted.strip():
+            try:
+                query = _pasted_query(self.pasted)
+            except ValueError as problem:
+                self.problems.append(f"{self.name}: {problem}")
+        decoded = decode_query(query)
+        self.problems += [f"{self.name}: {p}" for p in decoded.problems]
+        return decoded.config
+
+
+def _pasted_query(text: str) -> str:
+    """The link query of a pasted link; a short link is looked up in this server's store."""
+    link = parse_link(text)
+    if link.short_id is None:
+        return link.query or ""
+    try:
+        query = link_store().get(link.short_id)
+    except StoreUnavailable as failure:
+        raise ValueError(f"{failure.sentence()} Paste the full link instead.") from None
+    if query is None:
+        raise ValueError(
+            f"no walk is stored under the short link /s/{link.short_id} on this server (short "
+            "links live in the database of the server that made them): paste the full link"
+        )
+    return query
+
 
 @router.get("/compare", response_class=HTMLResponse)
-def compare_page(request: Request, a: str = "", b: str = "") -> HTMLResponse:
-    da = decode_query(a)
-    problems = [f"a: {p}" for p in da.problems]
-    ca = da.config
-    if b:
-        db = decode_query(b)
-        problems += [f"b: {p}" for p in db.problems]
-        cb = db.config
+def compare_page(
+    request: Request, a: str = "", b: str = "", a_link: str = "", b_link: str = ""
+) -> Response:
+    """Two walks side by side. ``a``, ``b``: link queries; ``a_link``, ``b_link``: links as
+    pasted (full, relative, short or wrapped), which win over ``a``/``b``; ``b`` may name a
+    variant of A (``with:ds``, ``with:granule``); without ``b``, A with DS flipped. A request
+    that names a side by anything but its link query is redirected (303) to the canonical
+    ``/compare?a=…&b=…`` of the same two walks, so the address bar can be shared."""
+    side_a, side_b = _Side("a", a, a_link), _Side("b", b, b_link)
+    ca = side_a.config()
+    variant = VARIANTS.get(b) if not b_link.strip() else None
+    if variant is not None:
+        cb = variant[1](ca)
+    elif b or b_link.strip():
+        cb = side_b.config()
     else:
         cb = flip_ds(ca)
+    problems = side_a.problems + side_b.problems
+    if not problems and (a_link or b_link or variant is not None):
+        return RedirectResponse(compare_url(ca, cb), status_code=303)
     result = compare(ca, cb)
+    a_walk, b_walk = walk_summary(ca, result.ra), walk_summary(cb, result.rb)
+    mark_differing_rows(a_walk, b_walk)
     return _render(
         request,
         "compare.html",
         {
             "cmp": result,
             "problems": problems,
-            "a_walk": walk_summary(ca, result.ra),
-            "b_walk": walk_summary(cb, result.rb),
+            "a_title": state_title(ca),
+            "b_title": state_title(cb),
+            "a_walk": a_walk,
+            "b_walk": b_walk,
+            "a_query": encode(ca),
+            "b_query": encode(cb),
+            "a_link": a_link,
+            "b_link": b_link,
+            "presets": [(encode(p), p.title) for p in CONFIG_PRESETS.values()],
+            "variants": [(key, label) for key, (label, _) in VARIANTS.items()],
             "a_url": explorer_url(ca),
             "b_url": explorer_url(cb),
             "flip_ds": compare_url(ca, flip_ds(ca)),

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from app.views.common import hexv, stage_input
 from model.arch.result import WalkResult
-from model.explore.configs import Configuration, run
+from model.explore.configs import CONFIG_PRESETS, Configuration, run
 from model.teach.linux import linux_view
 
 
@@ -60,3 +60,26 @@ def walk_summary(
         },
         "linux": linux,
     }
+
+
+def state_title(config: Configuration) -> str:
+    """A state as a person names it: its preset's title, "edited" when it is not the preset."""
+    preset = CONFIG_PRESETS.get(config.slug)
+    if preset is None:
+        return config.title
+    return preset.title if preset == config else f"{preset.title} (edited)"
+
+
+# What a compare row shows of a read: a row differs from its counterpart when one of these does.
+_SHOWN = ("index", "index_value", "desc_address", "raw", "kind", "next")
+
+
+def mark_differing_rows(a: dict, b: dict) -> None:
+    """Mark (``changed``) the rows of two walk summaries that differ from the row of the same
+    stage and level in the other walk (or have none), so only those are tinted."""
+    rows_a = {(r["stage"], r["level"]): r for r in a["rows"]}
+    rows_b = {(r["stage"], r["level"]): r for r in b["rows"]}
+    for mine, theirs in ((rows_a, rows_b), (rows_b, rows_a)):
+        for key, row in mine.items():
+            other = theirs.get(key)
+            row["changed"] = other is None or any(row[k] != other[k] for k in _SHOWN)

@@ -281,6 +281,12 @@ class LevelDiff:
             or self.layout_differs
         )
 
+    @property
+    def shown_differs(self) -> bool:
+        """Does what a level-by-level table shows of the level differ (present on one side
+        only, index bits, descriptor type, bits that mean something else)?"""
+        return self.status != "both" or self.index_moved or self.kind_differs or bool(self.meaning)
+
 
 @dataclass
 class ParamDiff:

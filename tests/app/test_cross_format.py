@@ -166,9 +166,9 @@ def compare_facts(page: str) -> dict:
     reads = [
         (2 if s2 else 1, int(level), n(address), n(raw))
         for s2, level, address, raw in re.findall(
-            r'<tr class="[^"]*">\s*<th scope="row">(S2 )?L(-?\d+).*?</th>.*?'
-            r"<td><code>[^<]*</code></td>\s*<td>[^<]*</td>\s*<td><code>(0x[0-9a-f]+)</code></td>\s*<td><code>(0x[0-9a-f]+)"
-            r"</code></td>",
+            r'<tr class="[^"]*">\s*<th scope="row">(S2 )?L(-?\d+).*?</th>\s*'
+            r"<td><code>[^<]*</code> = \d+</td>\s*<td><code>(0x[0-9a-f]+)</code><br>"
+            r"<code>(0x[0-9a-f]+)</code></td>",
             section,
             re.S,
         )

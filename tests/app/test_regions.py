@@ -22,7 +22,8 @@ HX = {"HX-Request": "true"}
 # Every swappable region of the explorer, by id (numbered and per-register ones by prefix).
 REGION_IDS = (
     "summary", "share-region", "share-panel", "share-link", "share-short", "share-twins",
-    "from", "setup", "va", "status", "messages", "presets", "registers", "choices", "walk",
+    "from", "compare-a", "setup", "va", "status", "messages", "presets", "registers", "choices",
+    "walk",
     "walk-head", "cards-main", "walk-final", "walk-final-head", "cards-final", "walk-oa",
     "walk-warnings", "walk-help", "linux-region",
 )  # fmt: skip
