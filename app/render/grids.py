@@ -230,7 +230,7 @@ def _field_help(help_: FieldHelp) -> str:
             values = f' <span class="vals">Values: {listed}.</span>'
         out.append(
             f'\n<dt>{e(h.name)} <span class="fr">{e(h.range)}</span></dt>\n'
-            f'<dd id="{e(h.id)}">{e(h.summary)}. {e(h.help)}{lpa2}{values}</dd>'
+            f'<dd id="{e(h.id)}">{e(h.text)}{lpa2}{values}</dd>'
         )
     out.append("\n</dl>\n</details>")
     return "".join(out)

@@ -215,6 +215,11 @@ def geometry_page(request: Request) -> HTMLResponse:
 
 # -- decoder ----------------------------------------------------------------------------------
 
+EXPLORER_NOTES = {
+    "register": "a preset that reads this register, its tables built for this value",
+    "descriptor": "written where a preset's walk reads a descriptor of this level and format",
+}
+
 
 @router.get("/decode", response_class=HTMLResponse)
 def decode_page(
@@ -253,6 +258,12 @@ def decode_page(
         context["error"] = str(error)
         return _render(request, "decode.html", context, 422)
     context["decoding"] = dec.decode(target, number)
+    state = dec.explorer_state(target, number)
+    if state is not None:
+        context["explorer"] = explorer_url(state)
+        context["explorer_note"] = EXPLORER_NOTES[
+            "descriptor" if reg.endswith("_DESC") else "register"
+        ]
     context["permalink"] = decode_path(
         {
             "reg": reg,

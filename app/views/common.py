@@ -86,8 +86,7 @@ class HelpEntry(NamedTuple):
     id: str
     name: str
     range: str
-    summary: str
-    help: str
+    text: str  # what the field is and does (``Field.description``)
     lpa2: str
     encodings: tuple[tuple[str, str], ...]
 
@@ -118,8 +117,7 @@ def _make_field_help(layout: Layout, id_prefix: str, title: str, id_: str) -> Fi
             id=f"{id_prefix}-h-{slug_id(spec.name)}",
             name=spec.name,
             range=bit_range(spec.hi, spec.lo),
-            summary=spec.summary,
-            help=spec.help,
+            text=spec.description,
             lpa2=spec.lpa2,
             encodings=tuple(
                 (f"{k:#x}" if spec.width > 1 else str(k), v) for k, v in spec.values.items()

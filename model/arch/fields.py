@@ -39,6 +39,15 @@ class Field:
     def extract(self, value: int) -> int:
         return (value >> self.lo) & ((1 << self.width) - 1)
 
+    @property
+    def description(self) -> str:
+        """The summary and the help as one text, the summary left out when the help already
+        says it ("Ignored" and "Ignored." read once)."""
+        summary, help_ = self.summary.strip().rstrip("."), self.help.strip()
+        if not summary or help_.lower().startswith(summary.lower()):
+            return help_
+        return f"{summary}. {help_}" if help_ else f"{summary}."
+
     def meaning(self, v: int) -> str:
         if v in self.values:
             return self.values[v]
