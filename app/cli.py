@@ -3,7 +3,8 @@
     lpa2-explorer walk --preset 4k-52-lpa2 --va 0x000f123456789abc --tcr-el1 0x...
     lpa2-explorer walk 'https://host/?v=2&preset=4k-52-lpa2'     # a full link
     lpa2-explorer walk 'v=2&preset=4k-52-lpa2&access=el0w'       # its query string
-    lpa2-explorer walk https://host/s/R2XxuxQ --data-dir ./var   # a short link
+    lpa2-explorer walk https://host/s/R2XxuxQ                   # a short link, asked of host
+    lpa2-explorer walk R2XxuxQ --data-dir ./var                 # ... or of a local database
     lpa2-explorer walk --image dump.elf --regs regs.txt --va 0x...  # tables in a dump
     lpa2-explorer image dump.elf                                # what an image holds
     lpa2-explorer ptdump --image dump.elf --regs regs.txt       # every mapping
@@ -11,8 +12,12 @@
     lpa2-explorer presets
 
 ``walk`` prints the same plain text as ``/walk.txt`` (or ``--json``: the same JSON as
-``/walk.json``). Flags given with a link change the linked state. Bad input ends with a
-one-line message on stderr and exit status 2 (unknown short link: 3).
+``/walk.json``). A link may be pasted as a mail client shows it, wrapped over lines in angle
+brackets. A short link is opened from the instance in the link over HTTP(S) (``GET /s/<id>``
+answers its full link; no database needed here), or from a local database with
+``--data-dir``. Flags given with a link change the linked state. Bad input ends with a
+one-line message on stderr and exit status 2 (unknown short link: 3; its instance cannot be
+reached: 4).
 """
 
 from __future__ import annotations
@@ -21,10 +26,12 @@ import argparse
 import json
 import os
 import sys
+import urllib.error
+import urllib.request
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
-from urllib.parse import urlsplit
+from typing import NamedTuple
 
 from app.cli_image import (
     ImageArgsError,
@@ -36,8 +43,9 @@ from app.cli_image import (
 )
 from app.images import IMAGES_ENV
 from app.images import environment as images_environment
-from app.links import DEFAULT_BASE, Links
-from app.linkstore import ID_RE, SQLiteLinkStore, existing_id
+from app.jsonform import hex_values
+from app.links import DEFAULT_BASE, Links, parse_link
+from app.linkstore import SQLiteLinkStore, existing_id
 from app.settings import DATA_DIR_ENV, LINKS_DB_NAME, PUBLIC_URL_ENV, get_settings
 from app.state import (
     CHOICE_PARAMS,
@@ -63,6 +71,7 @@ from model.explore.text import render_text
 
 EXIT_BAD_INPUT = 2
 EXIT_UNKNOWN_LINK = 3
+EXIT_UNREACHABLE = 4
 
 
 class CliError(Exception):
@@ -86,7 +95,7 @@ def _state_arguments(parser: argparse.ArgumentParser) -> None:
         "link",
         nargs="?",
         help="full link (https://host/?v=2&...), its query string, or a short link "
-        "(https://host/s/ID or just ID; needs the database, see --data-dir)",
+        "(https://host/s/ID, opened from host; or an ID in the database of --data-dir)",
     )
     parser.add_argument("--preset", choices=list(CONFIG_PRESETS), help="configuration preset")
     parser.add_argument("--regime", choices=[r.value for r in Regime], help="translation regime")
@@ -118,8 +127,8 @@ def _state_arguments(parser: argparse.ArgumentParser) -> None:
     add_image_arguments(parser)
     parser.add_argument(
         "--data-dir",
-        help=f"directory of the short-link database {LINKS_DB_NAME} "
-        f"(default ${DATA_DIR_ENV} or ./var)",
+        help=f"directory of the short-link database {LINKS_DB_NAME} to open short links from "
+        f"instead of their instance (default for a bare ID: ${DATA_DIR_ENV} or ./var)",
     )
     parser.add_argument(
         "--public-url",
@@ -204,46 +213,81 @@ def _store(data_dir: str | None) -> SQLiteLinkStore:
     return SQLiteLinkStore(directory / LINKS_DB_NAME)
 
 
-def _resolve_link(text: str, store: SQLiteLinkStore) -> tuple[str, str | None]:
-    """(query, base URL of the link or None) of a full link, query string or short link."""
-    text = text.strip()
-    parts = urlsplit(text)
-    base = f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else None
-    path = parts.path if base else ""
-    short_id = None
-    if base and "/s/" in path:
-        short_id = path.rsplit("/s/", 1)[1].strip("/")
-    elif not base and text.startswith("/s/"):
-        short_id = text[3:].strip("/")
-    elif not base and "=" not in text and ID_RE.fullmatch(text):
-        short_id = text
-    if short_id is not None:
-        if not ID_RE.fullmatch(short_id):
-            raise CliError(f"{short_id!r} is not a short-link id")
-        query = store.get(short_id)
-        if query is None:
-            raise CliError(
-                f"unknown short link {short_id!r} in {store.path} "
-                "(use --data-dir, or give the full link)",
-                EXIT_UNKNOWN_LINK,
-            )
-        return query, base
-    if base:
-        if not parts.query:
-            raise CliError(f"{text!r} has no query string (expected ...?v=2&...)")
-        return parts.query, base
-    return text.lstrip("?"), None
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args: object, **kwargs: object) -> None:
+        return None  # the 303 of /s/<id> is the answer: its Location holds the link
 
 
-def _config(args: argparse.Namespace) -> tuple[Configuration, str | None, SQLiteLinkStore]:
-    """The state the flags describe, the base URL of the link given (if any) and the store."""
-    store = _store(args.data_dir)
-    base = None
+def fetch_short_link(base: str, short_id: str, timeout: float = 10.0) -> str:
+    """The link query a short link stands for, asked of the instance that made it: ``GET
+    <base>/s/<id>`` answers 303 with the full link (its database never leaves the server)."""
+    url = f"{base}/s/{short_id}"
+    opener = urllib.request.build_opener(_NoRedirect)
+    request = urllib.request.Request(url, headers={"User-Agent": "lpa2-explorer"})
+    try:
+        with opener.open(request, timeout=timeout) as answer:
+            status, location = answer.status, answer.headers.get("Location")
+    except urllib.error.HTTPError as error:
+        status, location = error.code, error.headers.get("Location")
+    except (urllib.error.URLError, OSError, ValueError) as error:
+        reason = getattr(error, "reason", error)
+        raise CliError(f"cannot reach {base} to open {url}: {reason}", EXIT_UNREACHABLE) from None
+    if status == 404:
+        raise CliError(
+            f"unknown short link {short_id!r}: {base} has no walk under it", EXIT_UNKNOWN_LINK
+        )
+    if status not in (301, 302, 303, 307, 308) or not location:
+        raise CliError(f"{url} answered {status}, not a redirect to a walk", EXIT_UNREACHABLE)
+    try:
+        target = parse_link(location)
+    except ValueError as error:
+        raise CliError(
+            f"{url} redirected to {location[:80]!r}: {error}", EXIT_UNREACHABLE
+        ) from None
+    if target.query is None:
+        raise CliError(f"{url} redirected to another short link, {location[:80]!r}")
+    return target.query
+
+
+class ResolvedLink(NamedTuple):
+    query: str
+    base: str | None  # the instance the link came from
+    short_id: str | None  # the short link given, when one was
+
+
+def _resolve_link(text: str, data_dir: str | None) -> ResolvedLink:
+    """A full link, query string or short link (also wrapped over lines, as in a mail), as
+    the query it stands for. A short link is looked up in the local database when
+    ``--data-dir`` is given or the link names no instance, else asked of its instance."""
+    try:
+        link = parse_link(text)
+    except ValueError as error:
+        raise CliError(str(error)) from None
+    if link.short_id is None:
+        if link.base and not link.query:
+            raise CliError(f"{text.strip()!r} has no query string (expected ...?v=2&...)")
+        return ResolvedLink(link.query or "", link.base, None)
+    if link.base and not data_dir:
+        return ResolvedLink(fetch_short_link(link.base, link.short_id), link.base, link.short_id)
+    store = _store(data_dir)
+    query = store.get(link.short_id)
+    if query is None:
+        raise CliError(
+            f"unknown short link {link.short_id!r} in {store.path} "
+            "(use --data-dir, or give the full link)",
+            EXIT_UNKNOWN_LINK,
+        )
+    return ResolvedLink(query, link.base, link.short_id)
+
+
+def _config(args: argparse.Namespace) -> tuple[Configuration, ResolvedLink | None]:
+    """The state the flags describe and the link given (if any)."""
+    link = None
     config = None
     image = image_from_args(args)
     if args.link:
-        query, base = _resolve_link(args.link, store)
-        decoded = decode(query)
+        link = _resolve_link(args.link, args.data_dir)
+        decoded = decode(link.query)
         if decoded.problems:
             raise CliError(problems_message(decoded.problems))
         config = decoded.config
@@ -279,16 +323,20 @@ def _config(args: argparse.Namespace) -> tuple[Configuration, str | None, SQLite
         raise CliError(
             f"the link reads the memory image with sha256 {config.image}: give it with --image FILE"
         )
-    return config, base, store
+    return config, link
 
 
 def _walk(args: argparse.Namespace) -> str:
-    config, base, store = _config(args)
-    base = (args.public_url or "").rstrip("/") or get_settings().public_url or base or DEFAULT_BASE
+    config, link = _config(args)
+    given = link.base if link else None
+    base = (args.public_url or "").rstrip("/") or get_settings().public_url or given or DEFAULT_BASE
     links = Links(base)
     query = encode(config)
     result = run(config)
-    link_id = existing_id(store, query)
+    if link is not None and link.short_id is not None and link.query == query:
+        link_id: str | None = link.short_id  # the short link given names this very state
+    else:
+        link_id = existing_id(_store(args.data_dir), query)
     short = links.short(link_id) if link_id else None
     if args.json:
         data = walk_document(config, result.to_dict(), base=base, short_link=short)
@@ -297,14 +345,14 @@ def _walk(args: argparse.Namespace) -> str:
 
 
 def _ptdump(args: argparse.Namespace) -> str:
-    config, _base, _store = _config(args)
+    config, _link = _config(args)
     if config.image is None:
         raise CliError("ptdump lists the tables of a memory image: give --image FILE[@BASE]")
     listing = list_mappings(
         config.regime, config.registers, state_memory(config), config.cpu, config.choices
     )
     if args.json:
-        return json.dumps(listing_to_dict(listing), indent=2) + "\n"
+        return json.dumps(hex_values(listing_to_dict(listing)), indent=2) + "\n"
     return render_listing(listing)
 
 

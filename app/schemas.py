@@ -13,11 +13,13 @@ from pydantic import (
     field_validator,
 )
 
+from app.jsonform import walk_schema
 from app.state import MAX_MEMORY_ENTRIES, parse_number
 from model import CPU_PRESETS, Regime
 from model.explore.configs import CONFIG_PRESETS, REGISTER_NAMES
 
 MASK64 = (1 << 64) - 1
+EXACT_IN_JSON = 1 << 53  # the largest integer every JSON reader holds exactly
 
 
 def _to_u64(value: Any) -> int:
@@ -38,14 +40,18 @@ U64 = Annotated[
     WithJsonSchema(
         {
             "anyOf": [
-                {"type": "integer", "minimum": 0, "maximum": MASK64},
+                # Integers up to 2^53 are documented: JSON writers (JavaScript, jq) round larger
+                # ones before they are sent, so those go as strings. Larger integers a writer
+                # sends exactly (Python's json) are still taken, up to 2^64 - 1.
+                {"type": "integer", "minimum": 0, "maximum": EXACT_IN_JSON},
                 {
                     "type": "string",
                     "pattern": "^\\s*(0[xX][0-9a-fA-F_]+|0[bB][01_]+|[0-9_]+)\\s*$",
                 },
             ],
-            "description": "64-bit unsigned value: an integer or a string, 0x hex, 0b binary "
-            "or decimal ('_' separators allowed)",
+            "description": "64-bit unsigned value: a string, 0x hex, 0b binary or decimal "
+            "('_' separators allowed), or an integer up to 2^53 (larger JSON numbers are "
+            "rounded by most writers: send those as strings)",
             "examples": ["0x41234000", 1092829184],
         }
     ),
@@ -184,7 +190,7 @@ class WalkResponse(BaseModel):
                     "txt_url": "http://127.0.0.1:8000/walk.txt?v=2&preset=4k-52-lpa2",
                     "config": {"preset": "4k-52-lpa2", "regime": "el10", "...": "..."},
                     "problems": [],
-                    "walk": {"regime": "el10", "output_address": 4242140649003708, "...": "..."},
+                    "walk": {"regime": "el10", "output_address": "0xf123456789abc", "...": "..."},
                 }
             ]
         }
@@ -200,6 +206,7 @@ class WalkResponse(BaseModel):
     config: dict[str, Any] = Field(description="The whole state the walk ran on")
     problems: list[str] = Field(default_factory=list, description="What a link dropped and why")
     walk: dict[str, Any] = Field(
-        description="WalkResult.to_dict(): every level read, the "
-        "output address and its bit sources, or the fault"
+        description="WalkResult.to_dict(): every level read, the output address and its bit "
+        "sources, or the fault; 64-bit values as '0x…' strings",
+        json_schema_extra=walk_schema(),
     )

@@ -32,6 +32,7 @@ from dataclasses import dataclass, field, fields, replace
 from typing import get_args, get_type_hints
 from urllib.parse import parse_qsl, urlencode
 
+from app.jsonform import hex_values
 from app.link_v1 import migrate_v1
 from app.links import Links
 from model import CPU_PRESETS, Choices, Regime
@@ -508,5 +509,5 @@ def walk_document(
         "txt_url": links.txt(query),
         "config": config_to_dict(config),
         "problems": [str(p) for p in problems],
-        "walk": walk,
+        "walk": hex_values(walk),  # 64-bit values as "0x…" strings (app.jsonform)
     }

@@ -38,8 +38,8 @@ def short_slot(share: ShareLinks, error: str = "", oob: bool = False) -> Markup:
             '        hx-post="/s" hx-target="#share-short" hx-swap="outerHTML">\n'
             f'    <input type="hidden" name="query" value="{esc(share.query)}">\n'
             '    <button type="submit">Short link</button>\n'
-            '    <span class="share-hint">for 72-column mail: stores this state and gives a '
-            "/s/&hellip; link</span>\n  </form>"
+            '    <span class="share-hint">a link of one line for mail: stores this state and '
+            "gives a /s/&hellip; link</span>\n  </form>"
         )
     if error:
         body += f'\n  <p class="share-error" role="alert">{esc(error)}</p>'

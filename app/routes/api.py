@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, HTTPException, Request
 
+from app.jsonform import hex_values
 from app.links import Links
 from app.schemas import CpuIdRegisters, WalkRequest, WalkResponse
 from app.state import build_config, config_to_dict, encode
@@ -65,7 +66,7 @@ def api_walk(body: WalkRequest, request: Request) -> WalkResponse:
         )
         data = config_to_dict(config)
         data["cpu"] = {"id_regs": [f"{v:#x}" for v in custom_cpu.id_regs()]}
-        return WalkResponse(query=None, link=None, config=data, walk=result.to_dict())
+        return WalkResponse(query=None, link=None, config=data, walk=hex_values(result.to_dict()))
 
     result = run(config)
     query = encode(config)
@@ -76,5 +77,5 @@ def api_walk(body: WalkRequest, request: Request) -> WalkResponse:
         short_link=links.short_of(query),
         txt_url=links.txt(query),
         config=config_to_dict(config),
-        walk=result.to_dict(),
+        walk=hex_values(result.to_dict()),
     )

@@ -18,6 +18,7 @@ from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse,
 from app.cache import LRU
 from app.errors import SafeJSONResponse
 from app.images import served_image
+from app.jsonform import hex_values
 from app.links import page_path, ptdump_path
 from app.state import decode_params, encode, problems_message
 from app.templating import templates
@@ -172,5 +173,8 @@ def ptdump_json(request: Request) -> SafeJSONResponse:
         config, query, problems = _state(request)
     except _NoImage as error:
         return SafeJSONResponse({"detail": str(error)}, status_code=400)
-    data = listing_to_dict(_listing(config, query)) | {"query": query, "problems": problems}
+    data = hex_values(listing_to_dict(_listing(config, query))) | {
+        "query": query,
+        "problems": problems,
+    }
     return SafeJSONResponse(data, status_code=422 if problems else 200)

@@ -88,8 +88,9 @@ def is_htmx(request: Request) -> bool:
 )
 def walk_txt(request: Request) -> PlainTextResponse:
     """Plain-text walk of the state in the query string (the explorer's link query, e.g.
-    ``?v=2&preset=4k-52-lpa2``): at most 72 columns a line, safe to quote in a mail reply. The
-    last line is the short link when one exists for this state, else the full link."""
+    ``?v=2&preset=4k-52-lpa2``): at most 72 columns a line, safe to quote in a mail reply. It
+    ends with the short link when one exists for this state, else the full link, wrapped in
+    angle brackets over several lines when it is longer than a line (RFC 3986 appendix C)."""
     shared = shared_walk(request)
     status = 400 if shared.problems else 200
     return PlainTextResponse(shared.text(), status_code=status, media_type=TEXT_MEDIA)

@@ -5,10 +5,10 @@ Rules the output keeps (tests check them for every preset):
 * at most ``WIDTH`` (72) columns per line, ASCII only, no tabs, no trailing spaces;
 * no line starts with ``>`` or ``From `` (mail quoting and mbox "From " escaping would mangle
   it), so it reads the same quoted with ``> ``;
-* the last line is ``Link: <url>``. Give the short link when one exists for this state; the
-  full-state link is used otherwise, and that single line is the only one allowed to pass 72
-  columns (a URL cannot be wrapped without breaking it), which is why the short link is
-  preferred whenever there is one.
+* the text ends with the link: ``Link: <url>`` on one line when it fits, else the link in
+  angle brackets wrapped over lines of at most 72 columns, as RFC 3986 appendix C writes a
+  long URI in plain text (``link_lines``). Give the short link when one exists for this state
+  (it always fits); the full-state link otherwise.
 
 Pure: it reads the result and the registers and never walks again, except when handed a bare
 ``Configuration``, which it runs first (``model.configs.run``).
@@ -16,12 +16,15 @@ Pure: it reads the result and the registers and never walks again, except when h
 
 from __future__ import annotations
 
+import re
 import textwrap
 import unicodedata
 from collections.abc import Iterable, Mapping
+from typing import NamedTuple
 
 from model.arch.attrs import CombinedAttributes, LeafAttributes, OutputAttributes
 from model.arch.permissions import Permissions, TwoStagePermissions
+from model.arch.result import MAIN
 from model.arch.walker import LevelRead, Regime, StageWalk, WalkParams, WalkResult
 
 from .configs import CONFIG_PRESETS, REGISTER_NAMES, Configuration, run
@@ -158,15 +161,39 @@ _SOURCE_LEGEND = {
     "I": "I = from the memory image",
     "E": "E = nothing stored there (reads as 0)",
 }
-# The narrowest index column: "[20:12]=0x189" and a space.
-_INDEX_WIDTH = 14
+# The longest kind a row names ("BAD BLOCK").
+_KIND_WIDTH = max(len(k) for k in _KIND_SHORT.values())
+
+
+class _Columns(NamedTuple):
+    """The read table's columns, sized by its rows: the indent, the label column ("L-1",
+    "s2 L-1") and the index column ("[51:39]=0x1e24"), each with a space after it. The
+    address and value columns are 18 wide (``h64``), then the source letter and the kind."""
+
+    indent: int
+    label: int
+    index: int
+
+
+def _columns(result: WalkResult) -> _Columns:
+    """Columns wide enough for every read of the walk and within ``WIDTH``: the indent gives
+    way first. The widest table (a two-stage walk, 64KB stage 2 with 16 concatenated tables:
+    "s2 L2", "[45:29]=0x1ffff") fits at 72 without an indent."""
+    reads = result.reads()
+    label = max(
+        len("level"),
+        *(len(("s2 " if r.role != MAIN else "") + _level(r.read.level)) for r in reads),
+    )
+    index = max(len("index"), *(len(_index_text(r.read)) for r in reads))
+    fixed = (label + 1) + (index + 1) + 19 + 19 + 2 + _KIND_WIDTH
+    return _Columns(max(0, min(2, WIDTH - fixed)), label + 1, index + 1)
 
 
 def _index_text(read: LevelRead) -> str:
     return f"{_bits(read.index_hi, read.index_lo)}={read.index:#x}"
 
 
-def _read_row(read: LevelRead, label: str, index_width: int) -> str:
+def _read_row(read: LevelRead, label: str, cols: _Columns) -> str:
     """One read: every row of the walk has the same columns, nested stage-2 reads included
     (their label says "s2"), so the table stays aligned and within 72 columns."""
     kind = _KIND_SHORT.get(read.kind, read.kind)
@@ -174,28 +201,32 @@ def _read_row(read: LevelRead, label: str, index_width: int) -> str:
     address = h64(read.desc_address) if read.desc_address is not None else "(no address)"
     value = h64(read.raw) if read.raw is not None else "-"
     return (
-        f"  {label:<7}{_index_text(read):<{index_width}}{address:<18} {value:<18} {source} {kind}"
+        f"{'':<{cols.indent}}{label:<{cols.label}}{_index_text(read):<{cols.index}}"
+        f"{address:<18} {value:<18} {source} {kind}"
     )
 
 
-def _walk_lines(levels: Iterable[LevelRead], prefix: str, index_width: int) -> list[str]:
+def _walk_lines(levels: Iterable[LevelRead], prefix: str, cols: _Columns) -> list[str]:
     lines = []
     for read in levels:
         if read.s2 is not None:
             lines += _wrap(
                 f"{_level(read.level)} table entry at IPA {h64(read.desc_ipa)}, its stage-2 walk:",
-                "  ",
-                "    ",
+                " " * cols.indent,
+                " " * (cols.indent + 2),
             )
-            lines += _walk_lines(read.s2.levels, "s2 ", index_width)
+            lines += _walk_lines(read.s2.levels, "s2 ", cols)
             if read.s2.fault is not None:
-                lines += _wrap("stage 2 faults here (see FAULT below)", "    ")
-        lines.append(_read_row(read, prefix + _level(read.level), index_width))
+                lines += _wrap("stage 2 faults here (see FAULT below)", " " * (cols.indent + 2))
+        lines.append(_read_row(read, prefix + _level(read.level), cols))
     return lines
 
 
-def _walk_header(index_width: int) -> str:
-    return f"  {'level':<7}{'index':<{index_width}}{'descriptor at':<19}{'value':<19}  kind"
+def _walk_header(cols: _Columns) -> str:
+    return (
+        f"{'':<{cols.indent}}{'level':<{cols.label}}{'index':<{cols.index}}"
+        f"{'descriptor at':<19}{'value':<19}  kind"
+    )
 
 
 def _source_legend(result: WalkResult) -> list[str]:
@@ -314,7 +345,46 @@ def _syndrome_lines(result: WalkResult) -> list[str]:
 # -- the whole text -----------------------------------------------------------------------------
 
 
-def _safe(lines: Iterable[str], link_line: str | None) -> str:
+def link_lines(link: str) -> list[str]:
+    """The ``Link:`` line, or, for a link that does not fit in ``WIDTH`` columns, the link in
+    angle brackets over several lines (RFC 3986 appendix C: a reader drops the brackets and
+    the white space inside them to rejoin it; ``app.links.parse_link`` does). Lines break
+    before a ``&`` where they can, so each parameter reads whole."""
+    link = _ascii(link).replace(" ", "%20")
+    if len(LINK_PREFIX) + len(link) <= WIDTH:
+        return [LINK_PREFIX + link]
+    pieces = re.split(r"(?=&)", link)
+    pieces[-1] += ">"
+    out: list[str] = []
+    start = LINK_PREFIX + "<"
+    current = start
+    for piece in pieces:
+        if len(current) + len(piece) > WIDTH and current not in (start, _LINK_INDENT):
+            out.append(current)
+            current = _LINK_INDENT
+        while len(current) + len(piece) > WIDTH:  # a piece wider than a line: cut it
+            room = WIDTH - len(current)
+            out.append(current + piece[:room])
+            current, piece = _LINK_INDENT, piece[room:]
+        current += piece
+    out.append(current)
+    return out
+
+
+_LINK_INDENT = "  "
+
+
+def text_link(text: str) -> str | None:
+    """The link a plain-text walk ends with, rejoined (``link_lines`` read back), or None."""
+    lines = text.rstrip("\n").split("\n")
+    starts = [i for i, line in enumerate(lines) if line.startswith(LINK_PREFIX)]
+    if not starts:
+        return None
+    link = "".join(line.strip() for line in lines[starts[-1] :])[len(LINK_PREFIX) :]
+    return link[1:-1] if link.startswith("<") and link.endswith(">") else link
+
+
+def _safe(lines: Iterable[str], link: str | None) -> str:
     out = []
     for line in lines:
         line = _ascii(line).replace("\t", " ").rstrip()
@@ -324,9 +394,9 @@ def _safe(lines: Iterable[str], link_line: str | None) -> str:
         if line.startswith((">", "From ")):
             line = " " + line
         out.append(line)
-    if link_line is not None:
+    if link is not None:
         out.append("")
-        out.append(_ascii(link_line).replace(" ", "%20").replace("Link:%20", LINK_PREFIX, 1))
+        out += link_lines(link)
     return "\n".join(out) + "\n"
 
 
@@ -373,14 +443,14 @@ def render_text(
     lines.append("")
     lines.append(f"Input {input_name} {h64(result.input_address)}")
     reads = result.reads()
-    width = max([_INDEX_WIDTH - 1] + [len(_index_text(r.read)) for r in reads]) + 1
+    cols = _columns(result) if reads else _Columns(2, 7, 14)
     if result.levels:
-        lines.append(_walk_header(width))
-        lines += _walk_lines(result.levels, "", width)
+        lines.append(_walk_header(cols))
+        lines += _walk_lines(result.levels, "", cols)
     if result.ipa is not None and result.s2_final is not None:
         s2: StageWalk = result.s2_final
         lines.append(f"Stage 1 output IPA {h64(result.ipa)}, its stage-2 walk:")
-        lines += _walk_lines(s2.levels, "s2 ", width)
+        lines += _walk_lines(s2.levels, "s2 ", cols)
     if reads:
         lines += _source_legend(result)
     lines.append("")
@@ -395,4 +465,4 @@ def render_text(
         lines.append("Notes:")
         for remark in remarks:
             lines += _wrap(remark, "- ", "  ")
-    return _safe(lines, f"{LINK_PREFIX}{link}" if link else None)
+    return _safe(lines, link or None)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from app.jsonform import hex_values
 from app.state import MAX_MEMORY_ENTRIES, decode
 from model import CPU_PRESETS
 from model.explore.configs import CONFIG_PRESETS, run
@@ -21,7 +22,9 @@ def test_preset_only(client):
     data = response.json()
     assert data["query"] == "v=2"  # the default preset
     assert data["link"] == "http://testserver/?v=2"
-    assert data["walk"] == run(CONFIG_PRESETS["4k-52-lpa2"]).to_dict()
+    result = run(CONFIG_PRESETS["4k-52-lpa2"])
+    assert data["walk"] == hex_values(result.to_dict())
+    assert data["walk"]["par"] == f"{result.par:#x}" and result.par > 1 << 53
 
 
 def test_everything_given_hex_strings_and_ints(client):

@@ -4,14 +4,20 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
+import urllib.parse
+import urllib.request
 from pathlib import Path
 
 import pytest
 
 from app.linkstore import SQLiteLinkStore
+from app.state import encode
 from model.explore.configs import CONFIG_PRESETS
+from model.explore.text import text_link
+from tests.servers import free_port, start_server
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = Path(sys.executable).parent / "lpa2-explorer"
@@ -78,25 +84,92 @@ def test_every_register_and_mem_and_choice_flag(data_dir):
     )  # fmt: skip
     assert run.returncode == 0, run.stderr
     assert "FAULT: translation fault at level 0, stage 2" in run.stdout
-    assert run.stdout.splitlines()[-1] == (
-        "Link: https://lpa2.example.org/?v=2&preset=4k-48&vtcr_el2=0x1&hcr_el2=0x80000001"
+    assert text_link(run.stdout) == (
+        "https://lpa2.example.org/?v=2&preset=4k-48&vtcr_el2=0x1&hcr_el2=0x80000001"
         "&mem=0x2000:0x3&mem=0x41234120:0x0&c.ds_validity=feat_lpa2"
     )
+    assert max(len(line) for line in run.stdout.splitlines()) <= 72
 
 
-def test_short_link_needs_the_database(data_dir, tmp_path):
+def test_short_link_from_a_local_database(data_dir, tmp_path):
     link_id = SQLiteLinkStore(data_dir / "links.sqlite3").put(QUERY)
     for given in (f"https://lpa2.example.org/s/{link_id}", link_id, f"/s/{link_id}"):
         run = cli("walk", given, "--data-dir", str(data_dir), data_dir=data_dir)
         assert run.returncode == 0, run.stderr
         assert "Output PA 0x000f123456789abc" in run.stdout
-    run = cli("walk", f"https://lpa2.example.org/s/{link_id}", data_dir=data_dir)
+    run = cli(
+        "walk", f"https://lpa2.example.org/s/{link_id}", "--data-dir", str(data_dir),
+        data_dir=data_dir,
+    )  # fmt: skip
     assert run.stdout.splitlines()[-1] == f"Link: https://lpa2.example.org/s/{link_id}"
+    run = cli("walk", link_id, data_dir=data_dir)  # a bare id: $LPA2_DATA_DIR
+    assert run.returncode == 0 and run.stdout.splitlines()[-1].endswith(f"/s/{link_id}")
     empty = tmp_path / "elsewhere"
     missing = cli("walk", link_id, "--data-dir", str(empty), data_dir=data_dir)
     assert missing.returncode == 3
     assert missing.stderr.startswith(f"lpa2-explorer: unknown short link '{link_id}'")
     assert not empty.exists()
+
+
+@pytest.fixture(scope="module")
+def instance(tmp_path_factory):
+    """A real server with its own database, which the CLI never sees."""
+    server = start_server(tmp_path_factory.mktemp("instance"))
+    yield server
+    server.stop()
+
+
+def make_short_link(server, query: str) -> str:
+    body = urllib.parse.urlencode({"query": query}).encode()
+    request = urllib.request.Request(f"{server.url}/s", data=body, headers={"HX-Request": "true"})
+    with urllib.request.urlopen(request, timeout=10) as answer:
+        page = answer.read().decode()
+    return re.search(r'value="http://127\.0\.0\.1:\d+/s/(\w+)"', page)[1]
+
+
+def fetch(url: str) -> str:
+    with urllib.request.urlopen(url, timeout=10) as answer:
+        return answer.read().decode()
+
+
+@pytest.mark.parametrize("slug", ["4k-52-lpa2", "s1-48-over-s2-52", "fault-permission"])
+def test_a_short_link_opens_from_its_instance(instance, tmp_path, slug):
+    """Over HTTP, with no database here: the text is exactly the instance's .txt of the same
+    walk (its Link: the short link), and the JSON its .json."""
+    query = encode(CONFIG_PRESETS[slug].with_registers(MAIR_EL1=0x44FF))
+    link_id = make_short_link(instance, query)
+    short = f"{instance.url}/s/{link_id}"
+    nowhere = tmp_path / "no-database"
+    run = cli("walk", short, data_dir=nowhere)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout == fetch(f"{instance.url}/walk.txt?{query}")
+    assert run.stdout.splitlines()[-1] == f"Link: {short}"
+    run = cli("walk", "--json", short, data_dir=nowhere)
+    assert json.loads(run.stdout) == json.loads(fetch(f"{instance.url}/walk.json?{query}"))
+    assert not nowhere.exists()
+
+
+def test_a_short_link_its_instance_does_not_know_or_cannot_answer(instance, tmp_path):
+    run = cli("walk", f"{instance.url}/s/Zz9Zz9Zz", data_dir=tmp_path)
+    assert run.returncode == 3
+    assert "unknown short link 'Zz9Zz9Zz'" in run.stderr
+    closed = f"http://127.0.0.1:{free_port()}/s/Zz9Zz9Zz"
+    run = cli("walk", closed, data_dir=tmp_path)
+    assert run.returncode == 4
+    assert run.stderr.startswith("lpa2-explorer: cannot reach http://127.0.0.1:")
+    assert len(run.stderr.splitlines()) == 1
+
+
+def test_a_link_pasted_as_a_mail_client_wraps_it(client, data_dir):
+    config = CONFIG_PRESETS["4k-48"].with_registers(TCR_EL1=0x5B5103510, MAIR_EL1=0x44FF)
+    config = config.with_memory({0x41234120: 0xF067972F4003, 0x41234128: 0x3})
+    text = client.get(f"/walk.txt?{encode(config)}").text
+    start = text.index("Link: <")
+    wrapped = text[start + len("Link: ") :]
+    assert wrapped.count("\n") > 1
+    run = cli("walk", wrapped, data_dir=data_dir)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.replace("127.0.0.1:8000", "testserver") == text
 
 
 @pytest.mark.parametrize(

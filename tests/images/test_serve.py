@@ -68,7 +68,7 @@ def test_start_page_is_the_image_with_its_registers(served):
     walk = client.get(f"/walk.json?{query}&va=0xf123456789abc").json()
     reads = walk["walk"]["levels"]
     assert {r["source"] for r in reads} == {"image"}
-    assert walk["walk"]["output_address"] == 0x000C_0000_1234_5ABC
+    assert int(walk["walk"]["output_address"], 16) == 0x000C_0000_1234_5ABC
     assert walk["link"].endswith(f"image={sha}")  # a link made here carries the image
 
 
@@ -78,7 +78,7 @@ def test_edits_lie_over_the_image(served):
     before = client.get(f"/walk.json?{query}&va=0xf123456789abc").json()["walk"]
     leaf = before["levels"][-1]
     edited = client.get(
-        f"/walk.json?{query}&va=0xf123456789abc&mem={leaf['desc_address']:#x}:0x0"
+        f"/walk.json?{query}&va=0xf123456789abc&mem={leaf['desc_address']}:0x0"
     ).json()["walk"]
     assert edited["fault"]["kind"] == "translation"
     assert edited["levels"][-1]["source"] == "set"
@@ -95,7 +95,7 @@ def test_ptdump_page_links_each_range_to_its_walk(served):
     assert len(links) == len(expected)
     for link, (start, _end, oa, _level, _kind) in zip(links, expected, strict=True):
         walk = client.get(link.replace("/?", "/walk.json?", 1)).json()["walk"]
-        assert walk["input_address"] == start and walk["output_address"] == oa
+        assert int(walk["input_address"], 16) == start and int(walk["output_address"], 16) == oa
     query = urlsplit(str(listing.url)).query
     text = client.get(f"/ptdump.txt?{query}")
     assert text.status_code == 200 and "DS1 (FEAT_LPA2" in text.text
@@ -158,3 +158,18 @@ def _get_when_up(url: str) -> str:
             if time.monotonic() > deadline:
                 raise
             time.sleep(0.2)
+
+
+def test_ptdump_json_numbers_stay_exact(served):
+    """/ptdump.json writes its addresses and sizes as "0x…" strings: no number past 2^53."""
+    from tests.app.test_json_numbers import check_answer
+
+    client, t, sha = served
+    listing = client.get("/ptdump", follow_redirects=True)
+    query = urlsplit(str(listing.url)).query
+    answer = client.get(f"/ptdump.json?{query}")
+    assert answer.status_code == 200
+    document = answer.json()
+    check_answer(document)
+    mappings = document["roots"][0]["mappings"]
+    assert mappings and all(m["size"].startswith("0x") for m in mappings)

@@ -148,7 +148,7 @@ def test_walks_with_registers_from_vmcoreinfo(tmp_path, capsys, name):
         assert status == 0, err
         walk = json.loads(out)["walk"]
         assert walk["fault"] is None, walk["fault"]
-        assert int(walk["output_address"]) == pa
+        assert int(walk["output_address"], 16) == pa
 
 
 def test_image_command_tells_what_vmcoreinfo_says(tmp_path, capsys):
@@ -170,7 +170,7 @@ def test_image_command_tells_what_vmcoreinfo_says(tmp_path, capsys):
         "--va", hex(k.stext_va), "--json",
     )  # fmt: skip
     assert status == 0, err
-    assert int(json.loads(out)["walk"]["output_address"]) == k.stext_pa
+    assert int(json.loads(out)["walk"]["output_address"], 16) == k.stext_pa
 
 
 def test_ptdump_lists_the_kernel_mappings(tmp_path, capsys):
@@ -183,7 +183,7 @@ def test_ptdump_lists_the_kernel_mappings(tmp_path, capsys):
     assert roots["TTBR0_EL1"]["setup_fault"]["kind"] == "translation"  # EPD0: not walked
     ttbr1 = roots["TTBR1_EL1"]
     assert ttbr1["params"]["format"] == "DS1" and ttbr1["params"]["start_level"] == -1
-    got = [(int(m["start"], 16), m["size"], int(m["oa"], 16)) for m in ttbr1["mappings"]]
+    got = [(int(m["start"], 16), int(m["size"], 16), int(m["oa"], 16)) for m in ttbr1["mappings"]]
     assert got == [(k.linear_start, 2 << 20, RAM), (k.stext_va, 4096, k.stext_pa)]
     text = ttbr1["mappings"][1]["permissions"]
     assert text["EL1"] == {"read": True, "write": False, "exec": True}
