@@ -192,8 +192,8 @@ def denied_by(
         return None
     if access.write and readable and dirty_bit_modifier and not read_only_by_table:
         if perms.stage == 1:
-            warn("dbm", "DBM=1 with HA=HD=1: the write clears AP[2] (dirty), no fault.")
+            warn("dbm", "DBM=1 with HA=HD=1: AP[2]=1 does not stop the write (dirty state).")
         else:
-            warn("dbm", "DBM=1 with HA=HD=1: the write sets S2AP[1], no fault.")
+            warn("dbm", "DBM=1 with VTCR_EL2.HA=HD=1: S2AP[1]=0 does not stop the write.")
         return None
     return el
