@@ -47,6 +47,8 @@ _REGISTERS = (
     "VTTBR_EL2",
     "HCR_EL2",
 )
+# Choices a version-1 link had no parameter for, with the value version 1 behaved as.
+_V1_CHOICES = (("c.par_ns", "zero"),)
 # A walk reads at most (5 + 1) * (5 + 1) - 1 descriptors; one more round proves it complete.
 _MAX_ROUNDS = 40
 
@@ -130,6 +132,9 @@ def migrate_v1(params: list[tuple[str, str]], problems: list) -> list[tuple[str,
     memory.update(link_memory)
     read = _walk_as_v1(regime, registers, memory, address, access, cpu, choices)
     extra = [("mem", f"{a:#x}:{v:#x}") for a, v in sorted(read.items()) if link_memory.get(a) != v]
+    # Choices added after version 1 whose default changes what a link shows: version 1 showed
+    # their old behaviour (PAR_EL1.NS was always 0).
+    extra += [(key, value) for key, value in _V1_CHOICES if key not in last]
     return params + extra
 
 
