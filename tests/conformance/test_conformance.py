@@ -12,6 +12,7 @@ import os
 import time
 
 import compare
+import controls
 import deviations as dev
 import edge_cases
 import generator
@@ -37,7 +38,8 @@ def _run(scenarios):
 def conformance_run(qemu_tools):
     gens = generator.generate(SEED, N)
     edges = edge_cases.build()
-    scenarios = [e.scenario for e in edges] + [g.scenario for g in gens]
+    sweep = controls.attribute_sweep()
+    scenarios = [e.scenario for e in edges] + sweep + [g.scenario for g in gens]
     res, t_qemu = _run(scenarios)
     version = q.qemu_version()
     t0 = time.monotonic()
