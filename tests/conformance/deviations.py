@@ -33,7 +33,7 @@ from qemu_runner import RAM_BASE, RAM_END, GuestException, QemuFailure, Scenario
 import model
 from model import Choices, at_walk
 from model.arch import geometry as geo
-from model.arch import plans
+from model.arch import plans, tablewalk
 from model.arch.attrs import CombinedAttributes, par_sh
 from model.arch.faults import FaultKind, FaultRule, fsc_for
 from model.arch.params import Stage2Setup, register
@@ -232,6 +232,19 @@ RULES: list[Rule] = [
         "dev-fwb-cd",
     ),
     Rule(
+        "at-marks-dirty",
+        "semantic",
+        _all,
+        "Found by this suite (7.2 and 10.0): QEMU performs the hardware dirty-state update "
+        "for AT S1E*W/S12E*W as for a store: with TCR_ELx.HA=HD=1 it clears AP[2] of a DBM=1 "
+        "leaf, and when stage 2 maps the stage-1 table page read-only that write takes a "
+        "stage-2 Permission fault (S1PTW=1). The architecture (AArch64.S1Translate, "
+        "AArch64.SettingDirtyStatePermitted) checks the write permission of an AT but marks "
+        "nothing dirty, so the AT succeeds. Expected QEMU answer: the model walking the AT "
+        "as a store.",
+        "dev-at-marks-dirty",
+    ),
+    Rule(
         "ptw-without-stage2",
         "post",
         _all,
@@ -324,10 +337,22 @@ def _qemu72_s2_strict(vtcr: int, cpu) -> str | None:
 
 
 @contextlib.contextmanager
-def _qemu_semantics(block_any: bool, s2_strict: bool):
-    """Temporarily patch model functions to QEMU-7.2 behaviour (test code only). Walk plans
+def _qemu_semantics(block_any: bool, s2_strict: bool, at_marks_dirty: bool = False):
+    """Temporarily patch model functions to QEMU's behaviour (test code only). Walk plans
     are compiled from these functions, so the plan caches are emptied on the way in and out."""
     saved = []
+    if at_marks_dirty:
+        orig_update = tablewalk.update_step
+
+        def update_step(t, *args):
+            at, t.at = t.at, False  # the AT's write is a store's: it marks the leaf dirty
+            try:
+                return orig_update(t, *args)
+            finally:
+                t.at = at
+
+        saved.append((tablewalk, "update_step", orig_update))
+        tablewalk.update_step = update_step
     if block_any:
         orig_ba = geo.block_allowed
 
@@ -350,14 +375,14 @@ def _qemu_semantics(block_any: bool, s2_strict: bool):
 
         saved.append((plans, "derive_stage2", orig_derive))
         plans.derive_stage2 = derive
-    if saved:
+    if block_any or s2_strict:
         plans.clear_plans()
     try:
         yield
     finally:
         for obj, name, orig in reversed(saved):
             setattr(obj, name, orig)
-        if saved:
+        if block_any or s2_strict:
             plans.clear_plans()
 
 
@@ -465,7 +490,9 @@ def expected_qemu(s: Scenario, version: tuple, disabled: frozenset = frozenset()
 
     def walk_as_qemu(scenario: Scenario):
         try:
-            with _qemu_semantics("block-any-level" in on, "s2-start-level-strict" in on):
+            with _qemu_semantics(
+                "block-any-level" in on, "s2-start-level-strict" in on, "at-marks-dirty" in on
+            ):
                 return model_walk(scenario, choices, regs)
         except ValueError as e:
             # fsc_for refuses AF/permission at level -1: QEMU 7.2 asserts in the same place

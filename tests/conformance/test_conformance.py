@@ -15,6 +15,7 @@ import compare
 import controls
 import deviations as dev
 import edge_cases
+import edge_cases_hyp
 import generator
 import pytest
 import qemu_runner as q
@@ -37,7 +38,7 @@ def _run(scenarios):
 @pytest.fixture(scope="session")
 def conformance_run(qemu_tools):
     gens = generator.generate(SEED, N)
-    edges = edge_cases.build()
+    edges = edge_cases.build() + edge_cases_hyp.build()
     sweep = controls.attribute_sweep()
     scenarios = [e.scenario for e in edges] + sweep + [g.scenario for g in gens]
     res, t_qemu = _run(scenarios)
@@ -73,6 +74,17 @@ def test_edge_cases_model_matches_fact_sheet(conformance_run):
                 f"{s.name}: model {compare.decode_par(par)}, fact sheet FST {e.arch_fst:#04x}"
             )
     assert not bad, "\n".join(bad)
+
+
+def test_hypervisor_edge_cases_attributes(conformance_run):
+    """PAR.ATTR of the HCR_EL2.DC/FWB/CD edge cases is the architecture's."""
+    want = edge_cases_hyp.attr_expectations()
+    got = {
+        e.scenario.name: dev.model_walk(e.scenario).par >> 56
+        for e in conformance_run["edges"]
+        if e.scenario.name in want
+    }
+    assert got == want
 
 
 def test_edge_cases_qemu(conformance_run):
