@@ -422,7 +422,8 @@ def _ptw_without_stage2(res, hcr: int, on: set):
     reached its first table read (rule ptw-without-stage2), else None."""
     main = res.main
     stage2_on = (hcr & 1 or (hcr >> 12) & 1) and not ((hcr >> 34) & (hcr >> 27) & 1)
-    if not (hcr >> 2) & 1 or stage2_on or res.regime not in _EL10_STAGE1:
+    # QEMU's effective HCR_EL2 (arm_hcr_el2_eff) has PTW=0 while TGE=1.
+    if not (hcr >> 2) & 1 or (hcr >> 27) & 1 or stage2_on or res.regime not in _EL10_STAGE1:
         return None
     if main is None or main.stage != 1 or not main.records:
         return None
@@ -514,7 +515,7 @@ def expected_qemu(s: Scenario, version: tuple, disabled: frozenset = frozenset()
         return res
     if "ptw-without-stage2" in on:
         # QEMU faults before reading the first table: ahead of an external abort there.
-        ptw = _ptw_without_stage2(res, regs.get("HCR_EL2", 1 << 31), on)
+        ptw = _ptw_without_stage2(res, s.regs.get("HCR_EL2", 1 << 31), on)
         if ptw is not None:
             return ptw
     if "walk-outside-ram" in on:

@@ -305,3 +305,13 @@ def test_par_ns_is_a_choice_defaulting_to_the_non_secure_pa_space():
     assert zero == res.par & ~(1 << 9)
     flat = at("s1e1r", VA, {"HCR_EL2": hcr()}, {}, choices=Choices(par_ns="zero"))
     assert not flat & PAR_F and not (flat >> 9) & 1
+
+
+def test_stage2_dbm_grants_write_even_without_read():
+    """AArch64.S2ApplyOutputPerms: with VTCR_EL2.HA=HD=1 a DBM=1 leaf has S2AP[1]=1 in
+    effect, so S2AP=0b00 behaves as write-only: a write passes, a read still faults."""
+    regs, mem = setup(hcr(VM=1), vtcr_extra={"HA": 1, "HD": 1}, output=AF | S2_WB | DBM)
+    assert at_walk("s12e1w", VA, regs, mem).fault is None
+    assert at_walk("s12e1r", VA, regs, mem).fault.kind.value == "permission"
+    regs["VTCR_EL2"] = vtcr(T0SZ=25, SL0=1, PS=0b101, SH0=0b11, HA=1)  # HD=0: no effect
+    assert at_walk("s12e1w", VA, regs, mem).fault.kind.value == "permission"
