@@ -6,13 +6,14 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 HTMX_VERSION := $(shell node -p "require('./package.json').dependencies['htmx.org']" 2>/dev/null)
 HTMX_FILE := static/vendor/htmx-$(HTMX_VERSION).min.js
-SYSTEM_PACKAGES := chromium qemu-system-arm gcc-aarch64-linux-gnu
+SYSTEM_PACKAGES := chromium qemu-system-arm gcc-aarch64-linux-gnu postgresql
 
 .PHONY: run test lint setup setup-test system-deps constraints clean
 
+# One worker for development; production runs one per CPU (README "Running in production").
 run: setup
 	@echo "LPA2 Explorer: http://$(HOST):$(PORT)/"
-	$(BIN)/uvicorn app.main:app --host $(HOST) --port $(PORT)
+	$(BIN)/python -m app.server --host $(HOST) --port $(PORT) --workers 1
 
 test: setup-test system-deps lint
 	$(BIN)/python -m pytest
@@ -46,13 +47,14 @@ $(HTMX_FILE): package.json package-lock.json
 	rm -rf static/vendor && mkdir -p static/vendor
 	cp node_modules/htmx.org/dist/htmx.min.js $@
 
-# The browser and emulator the tests drive. Installed with apt when missing (as root);
-# otherwise the affected tests say how to install them (and fail under CI=true).
+# The browser, emulator and database server the tests drive. Installed with apt when missing
+# (as root); otherwise the affected tests say how to install them (and fail under CI=true).
 system-deps:
 	@missing=""; \
 	command -v chromium >/dev/null || missing="$$missing chromium"; \
 	command -v qemu-system-aarch64 >/dev/null || missing="$$missing qemu-system-arm"; \
 	command -v aarch64-linux-gnu-gcc >/dev/null || missing="$$missing gcc-aarch64-linux-gnu"; \
+	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ]; then \
 	    echo "installing:$$missing"; \

@@ -28,8 +28,26 @@ def htmx_path() -> str:
     return f"/static/vendor/htmx-{htmx_version()}.min.js"
 
 
+_versions: dict[str, str] = {}
+
+
+def static_version(relative: str) -> str | None:
+    """The content hash of a file under static/ (the ``v`` of its URL), or None when there is
+    no such file. Remembered per file for the life of the process, like the URLs pages carry;
+    only files that exist are remembered, so client-chosen names cost no memory."""
+    version = _versions.get(relative)
+    if version is None:
+        path = (STATIC_DIR / relative).resolve()
+        if not path.is_relative_to(STATIC_DIR) or not path.is_file():
+            return None
+        version = _versions[relative] = hashlib.sha256(path.read_bytes()).hexdigest()[:10]
+    return version
+
+
 @cache
 def static_url(relative: str) -> str:
     """URL of a file under static/, with a content hash so a changed file gets a new URL."""
-    digest = hashlib.sha256((STATIC_DIR / relative).read_bytes()).hexdigest()[:10]
-    return f"/static/{relative}?v={digest}"
+    version = static_version(relative)
+    if version is None:
+        raise FileNotFoundError(STATIC_DIR / relative)
+    return f"/static/{relative}?v={version}"

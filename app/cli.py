@@ -21,6 +21,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from app.links import DEFAULT_BASE, Links
 from app.linkstore import ID_RE, SQLiteLinkStore, existing_id
 from app.settings import DATA_DIR_ENV, LINKS_DB_NAME, PUBLIC_URL_ENV, get_settings
 from app.state import (
@@ -28,7 +29,6 @@ from app.state import (
     build_config,
     decode,
     encode,
-    explorer_url,
     problems_message,
     walk_document,
 )
@@ -36,7 +36,6 @@ from model import CPU_PRESETS, Regime
 from model.explore.configs import CONFIG_PRESETS, REGISTER_NAMES, run
 from model.explore.text import render_text
 
-DEFAULT_BASE = "http://127.0.0.1:8000"
 EXIT_BAD_INPUT = 2
 EXIT_UNKNOWN_LINK = 3
 
@@ -194,15 +193,15 @@ def _walk(args: argparse.Namespace) -> str:
         raise CliError(str(error)) from None
 
     base = (args.public_url or "").rstrip("/") or get_settings().public_url or base or DEFAULT_BASE
+    links = Links(base)
     query = encode(config)
     result = run(config)
-    link = explorer_url(base, query)
     link_id = existing_id(store, query)
-    short = f"{base}/s/{link_id}" if link_id else None
+    short = links.short(link_id) if link_id else None
     if args.json:
         data = walk_document(config, result.to_dict(), base=base, short_link=short)
         return json.dumps(data, indent=2) + "\n"
-    return render_text(config, result=result, link=short or link)
+    return render_text(config, result=result, link=short or links.page(query))
 
 
 def _presets() -> str:

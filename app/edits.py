@@ -25,8 +25,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 
-from app.cache import decode_cached, run_cached
 from app.state import CHOICE_PARAMS, MASK64, REGISTER_PARAMS, Problem, parse_number
+from app.walks import decode_cached, run_cached
 from model import CPU_PRESETS, Regime
 from model.arch.fields import Layout
 from model.arch.walker import WalkResult

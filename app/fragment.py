@@ -17,6 +17,8 @@ from collections.abc import Callable
 
 from markupsafe import Markup
 
+from app.links import ShareLinks
+from app.render.share import share_region, share_update
 from app.views import (
     OOB,
     _error_html,
@@ -26,7 +28,6 @@ from app.views import (
     render_card,
     render_register,
     render_register_update,
-    render_share_update,
     render_summary,
     render_walk_oa,
 )
@@ -196,14 +197,15 @@ def render_fragment(
     regions: dict,
     *,
     cards: list[dict],
-    short_link: str | None,
+    share: ShareLinks,
     template: Callable[[str, dict], str],
     field_help_html: Callable[..., Markup],
 ) -> str:
     """The out-of-band regions of an htmx answer. ``regions`` names what to send (see
     ``app.routes.explorer.changed_regions``); ``cards`` are single cards to re-send (the
-    marked ones of a rejected edit); ``template(name, view)`` renders a partial template with
-    ``oob`` set, for the regions that are still templates."""
+    marked ones of a rejected edit); ``share`` the share panel's links of the state;
+    ``template(name, view)`` renders a partial template with ``oob`` set, for the regions
+    that are still templates."""
     out = [
         f'<input type="hidden" id="from" name="from" value="{e(view["query"])}"{OOB}>',
         f'<div id="status" hx-swap-oob="innerHTML">{e(view["status_message"])}</div>',
@@ -220,11 +222,11 @@ def render_fragment(
         out.append(render_va_input(view["setup"], oob=True))
     if "presets" in regions:
         out.append(template("partials/presets.html", view))
-    share = regions.get("share")
-    if share == "update":
-        out.append(render_share_update(view["share"], short_link))
-    elif share:
-        out.append(template("partials/share_region.html", view))
+    share_part = regions.get("share")
+    if share_part == "update":
+        out.append(share_update(share))
+    elif share_part:
+        out.append(share_region(share, oob=True))
     if "registers" in regions:
         out.append(template("partials/registers.html", view))
     else:

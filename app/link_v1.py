@@ -28,25 +28,11 @@ from model.arch import geometry as geo
 from model.arch.descriptors import encode_address
 from model.arch.fields import descriptor_layout
 from model.arch.walker import LevelRead, WalkParams, WalkResult
+from model.explore.background import page_descriptor
 
 MASK64 = (1 << 64) - 1
 _PRESETS_FILE = Path(__file__).with_name("link_v1_presets.json")
 _DEFAULT_PRESET = "4k-48"
-_REGISTERS = (
-    "TCR_EL1",
-    "TTBR0_EL1",
-    "TTBR1_EL1",
-    "MAIR_EL1",
-    "SCTLR_EL1",
-    "TCR_EL2",
-    "TTBR0_EL2",
-    "TTBR1_EL2",
-    "MAIR_EL2",
-    "SCTLR_EL2",
-    "VTCR_EL2",
-    "VTTBR_EL2",
-    "HCR_EL2",
-)
 # Choices a version-1 link had no parameter for, with the value version 1 behaved as.
 _V1_CHOICES = (("c.par_ns", "zero"),)
 # A walk reads at most (5 + 1) * (5 + 1) - 1 descriptors; one more round proves it complete.
@@ -116,7 +102,7 @@ def migrate_v1(params: list[tuple[str, str]], problems: list) -> list[tuple[str,
     if address is None:
         address = int(preset["address"], 16)
     registers = {name: int(value, 16) for name, value in preset["registers"].items()}
-    for name in _REGISTERS:
+    for name in preset["registers"]:  # version 1's registers, in its order
         value = _number(last.get(name.lower(), "")) if name.lower() in last else None
         if value is not None:
             registers[name] = value
@@ -229,12 +215,5 @@ class _V1Tables:
             nxt = self._table_slot(stage, level, params, desc_address)
             layout = descriptor_layout(stage, "table", variant)
             return encode_address(nxt, layout, variant, params.granule_bits) | 0b11
-        layout = descriptor_layout(stage, "page", variant)
-        oa = params.input_address & ((1 << params.oa_bits) - 1) & ~((1 << params.granule_bits) - 1)
-        value = encode_address(oa, layout, variant, params.granule_bits) | 0b11
-        value = layout.set(value, "AF", 1)
-        if "SH" in layout:
-            value = layout.set(value, "SH", 0b11)
-        if stage == 1:
-            return layout.set(layout.set(value, "AP", 0b01), "AttrIndx", 0)
-        return layout.set(layout.set(value, "S2AP", 0b11), "MemAttr", 0b1111)
+        # Pages: the same page descriptor version 2's background tables hold.
+        return page_descriptor(params, params.input_address)

@@ -5,9 +5,10 @@ Those routes take the link query as raw pairs (``request.query_params``), so Fas
 see their parameters; ``openapi_schema(app)`` adds them, with every status and media type each route
 answers, so that a client (and the schema fuzzer in tests/security/) knows the whole surface.
 
-Two answers can come from any route, before it runs (``app.security``): 413 when the query
-string or body is too large and 422 when there are too many query parameters, both as short
-plain text. They are added to every operation.
+Some answers can come from any route, before it runs (``app.security``, ``app.ratelimit``):
+413 when the query string or body is too large, 422 when there are too many query parameters,
+429 when the client is over its rate, 400 for a ``Host`` not in ``LPA2_ALLOWED_HOSTS``, all as
+short plain text. They are added to every operation.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ HEX = "^\\s*(0[xX][0-9a-fA-F_]+|0[bB][01_]+|[0-9_]+)\\s*$"
 HTML = {"text/html": {"schema": {"type": "string"}}}
 TEXT = {"text/plain": {"schema": {"type": "string"}}}
 JSON_ERROR = {"application/json": {"schema": {"type": "object", "required": ["detail"]}}}
+JSON_STATUS = {"application/json": {"schema": {"type": "object", "required": ["status"]}}}
 LOCATION = {"Location": {"description": "Where to go", "schema": {"type": "string"}}}
 HX_REPLACE_URL = {
     "HX-Replace-Url": {
@@ -41,6 +43,8 @@ HX_REPLACE_URL = {
 LIMIT_RESPONSES: dict[str, dict[str, Any]] = {
     "413": {"description": "Query string or body over the limit", "content": TEXT},
     "422": {"description": "Too many query parameters", "content": TEXT},
+    "429": {"description": "Too many requests from this client (Retry-After)", "content": TEXT},
+    "400": {"description": "A Host this server does not answer for", "content": TEXT},
 }
 
 
@@ -164,12 +168,16 @@ ROUTE_DOCS: dict[tuple[str, str], dict[str, Any]] = {
             "303": {"description": "To the short link's page", "headers": LOCATION},
             "400": {"description": "The link could not be read; nothing stored", "content": HTML},
             "422": {"description": "No query field", "content": JSON_ERROR},
+            "429": {"description": "Too many short links from this client", "content": HTML},
+            "503": {"description": "The store cannot take links now (why)", "content": HTML},
+            "507": {"description": "The store holds its quota of links", "content": HTML},
         },
     },
     ("GET", "/s/{link_id}"): {
         "responses": {
             "303": {"description": "To the full-state link", "headers": LOCATION},
             "404": {"description": "Unknown short link", "content": HTML},
+            "503": {"description": "The store cannot be read now (why)", "content": HTML},
         },
     },
     ("GET", "/s/{link_id}/info"): {
@@ -177,6 +185,19 @@ ROUTE_DOCS: dict[tuple[str, str], dict[str, Any]] = {
         "responses": {
             "200": {"description": "The short and full links", "content": HTML},
             "404": {"description": "Unknown short link", "content": HTML},
+            "503": {"description": "The store cannot be read now (why)", "content": HTML},
+        },
+    },
+    ("GET", "/compare"): {
+        "responses": {
+            "200": {"description": "The two walks side by side", "content": HTML},
+            "422": {"description": "Parts of a link were dropped (listed)", "content": HTML},
+        },
+    },
+    ("GET", "/readyz"): {
+        "responses": {
+            "200": {"description": "Short links can be made", "content": JSON_STATUS},
+            "503": {"description": "They cannot; `reason` says why", "content": JSON_STATUS},
         },
     },
     ("POST", "/api/walk"): {

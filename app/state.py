@@ -33,6 +33,7 @@ from typing import get_args, get_type_hints
 from urllib.parse import parse_qsl, urlencode
 
 from app.link_v1 import migrate_v1
+from app.links import Links
 from model import CPU_PRESETS, Choices, Regime
 from model.explore.background import TablesOrigin
 from model.explore.configs import CONFIG_PRESETS, DEFAULT_PRESET, REGISTER_NAMES, Configuration
@@ -209,7 +210,9 @@ def _migrate(params: Params, problems: list[Problem]) -> Params:
             problems.append(Problem("v", "", f"no version given; read as version {LINK_VERSION}"))
         return rest
     raw = raw_versions[-1]
-    if not raw.isdigit() or not 1 <= int(raw) <= LINK_VERSION:
+    # ASCII digits only, and few: str.isdigit() also accepts "¹", which int() refuses, and
+    # int() refuses more than 4,300 digits.
+    if not re.fullmatch(r"[0-9]{1,9}", raw) or not 1 <= int(raw) <= LINK_VERSION:
         problems.append(
             Problem(
                 "v",
@@ -360,11 +363,6 @@ def canonical(query: str) -> str:
     return encode(decode(query).config)
 
 
-def explorer_url(base: str, query: str) -> str:
-    """The full-state explorer link: ``<base>/?<query>``."""
-    return f"{base.rstrip('/')}/?{query}"
-
-
 def problems_message(problems: Iterable[Problem]) -> str:
     """One sentence per problem, for pages, plain text and the CLI."""
     items = list(problems)
@@ -487,11 +485,12 @@ def walk_document(
     """The JSON twin of a walk (``/walk.json``, ``lpa2-explorer walk --json``): the model's
     full result (``walk``, from ``WalkResult.to_dict()``) with the state and its links."""
     query = encode(config)
+    links = Links(base.rstrip("/"))
     return {
         "query": query,
-        "link": explorer_url(base, query),
+        "link": links.page(query),
         "short_link": short_link,
-        "txt_url": f"{base.rstrip('/')}/walk.txt?{query}",
+        "txt_url": links.txt(query),
         "config": config_to_dict(config),
         "problems": [str(p) for p in problems],
         "walk": walk,

@@ -986,7 +986,6 @@ def explorer_view(
     config: Configuration,
     result: WalkResult,
     *,
-    base_url: str,
     errors: dict | None = None,
     typed: dict | None = None,
     link_problems: list | None = None,
@@ -1012,12 +1011,6 @@ def explorer_view(
         "errors": errors,
         "form_errors": [errors[k] for k in ("flip", "act", "load") if k in errors],
         "link_problems": [str(p) for p in (link_problems or [])],
-        "share": {
-            "link": f"{base_url.rstrip('/')}/?{query}",
-            "query": query,
-            "txt_url": f"/walk.txt?{query}",
-            "json_url": f"/walk.json?{query}",
-        },
     }
 
 
@@ -1302,42 +1295,6 @@ def render_walk_oa(w: dict, oob: bool = False) -> Markup:
         out.append(f"      <p>PAR_EL1 <code>{e(w['par'])}</code></p>\n    </div>\n  </section>\n")
     out.append("</div>")
     return Markup("".join(out))
-
-
-def render_share_update(share: dict, short_link: str | None) -> Markup:
-    """partials/share.html with ``share_part == "update"``: the share panel's parts that name
-    the state (link, short-link slot, twin links), each out of band. Built in Python because
-    every click sends it; the same markup as the template's macros."""
-    e = esc
-    query = e(share["query"])
-    txt = e(share["txt_url"])
-    if short_link:
-        slot = (
-            '\n  <label for="share-short-link">Short link</label>\n'
-            '  <input id="share-short-link" class="share-url" type="text" readonly '
-            f'value="{e(short_link)}">\n'
-            '  <button type="button" class="copy-button" data-copy-target="#share-short-link">'
-            "Copy</button>"
-        )
-    else:
-        slot = (
-            '\n  <form class="share-short-form" method="post" action="/s"\n'
-            '        hx-post="/s" hx-target="#share-short" hx-swap="outerHTML">\n'
-            f'    <input type="hidden" name="query" value="{query}">\n'
-            '    <button type="submit">Short link</button>\n'
-            '    <span class="share-hint">for 72-column mail: stores this state and gives a '
-            "/s/&hellip; link</span>\n  </form>"
-        )
-    return Markup(
-        f'<input id="share-link" class="share-url" type="text" readonly value="{e(share["link"])}"'
-        f"{OOB}>\n"
-        f'<div class="share-row share-short" id="share-short"{OOB}>{slot}\n</div>\n'
-        f'<div class="share-row share-twins" id="share-twins"{OOB}>\n'
-        f'    <a href="{txt}" type="text/plain">Plain-text walk (.txt)</a>\n'
-        f'    <button type="button" class="copy-button" data-copy-url="{txt}">Copy text</button>\n'
-        f'    <a href="{e(share["json_url"])}" type="application/json">JSON (.json)</a>\n'
-        "  </div>"
-    )
 
 
 def render_summary(view: dict) -> Markup:

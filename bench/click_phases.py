@@ -27,7 +27,7 @@ sys.path.insert(0, str(ROOT))
 STEPS = (
     "apply the edit (app.edits.apply_form)",
     "name the new state, find the old view",
-    "walk (model, via app.cache.state_of)",
+    "walk (model, via app.walks.state_of)",
     "build the view (app.views.explorer_view)",
     "compare views (changed_regions)",
     "short-link lookup",
@@ -37,28 +37,26 @@ STEPS = (
 
 
 def clear_caches() -> None:
-    from app import cache, views
-    from app.cache import LRU
+    from app import cache
 
     cache.clear()
-    for value in vars(views).values():
-        if isinstance(value, LRU):
-            value.clear()
 
 
 def time_clicks(chains, rounds: int) -> list[float]:
-    from app.cache import query_of, state_of, stored_short_link
     from app.compression import compress
     from app.edits import apply_form
     from app.fragment import render_fragment
+    from app.links import Links
     from app.routes import explorer as route
+    from app.templating import field_help_html
+    from app.walks import query_of, state_of
 
     forms = [
         parse_qsl(urlsplit(target.decode()).query, keep_blank_values=True)
         for chain in chains
         for target, _, _ in chain
     ]
-    base = "http://127.0.0.1:8000"
+    links = Links("http://127.0.0.1:8000")
     best = [float("inf")] * len(STEPS)
     clock = time.process_time
 
@@ -70,23 +68,23 @@ def time_clicks(chains, rounds: int) -> list[float]:
             outcome = apply_form(pairs)
             t1 = clock()
             query = query_of(outcome.config)
-            old = route.state_view(state_of(outcome.before), base)
+            old = route.state_view(state_of(outcome.before))
             t2 = clock()
             state = state_of(outcome.config, query)
             t3 = clock()
-            view = route.state_view(state, base)
+            view = route.state_view(state)
             t4 = clock()
             regions = route.changed_regions(old, view, everything=outcome.loaded)
             t5 = clock()
-            short = stored_short_link(view["share"]["query"], view["share"]["link"])
+            share = links.share(query, links.short_of(query))
             t6 = clock()
             html = render_fragment(
                 view,
                 regions,
                 cards=[],
-                short_link=short,
+                share=share,
                 template=route.oob_partial,
-                field_help_html=route.field_help_html,
+                field_help_html=field_help_html,
             )
             t7 = clock()
             compress("br", html.encode())

@@ -164,7 +164,8 @@ def free_port() -> int:
 
 
 def start_server(port: int, data_dir: str) -> subprocess.Popen:
-    env = dict(os.environ, LPA2_DATA_DIR=data_dir)
+    # no per-client rate limit: every request here comes from one address, on purpose
+    env = dict(os.environ, LPA2_DATA_DIR=data_dir, LPA2_RATE_LIMITS="off")
     command = [sys.executable, "-m", "uvicorn", "app.main:app", "--host", "127.0.0.1"]
     command += ["--port", str(port)]
     process = subprocess.Popen(

@@ -1,8 +1,10 @@
-"""Real uvicorn servers for the tests that need sockets, processes and signals."""
+"""Real servers (``python -m app.server``) for the tests that need sockets, processes and
+signals."""
 
 from __future__ import annotations
 
 import os
+import pwd
 import signal
 import socket
 import subprocess
@@ -19,6 +21,13 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def _cmdline(pid: int) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return b""
 
 
 @dataclass
@@ -42,6 +51,13 @@ class Server:
                 return int(line.split()[1])
         raise RuntimeError("no VmRSS")
 
+    def worker_pids(self) -> list[int]:
+        """The processes that serve: the server itself with one worker, else its children."""
+        children = Path(f"/proc/{self.pid}/task/{self.pid}/children")
+        pids = [int(p) for p in children.read_text().split()] if children.exists() else []
+        workers = [p for p in pids if b"spawn_main" in _cmdline(p)]
+        return workers or [self.pid]
+
     def peak_rss_kb(self) -> int:
         for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
             if line.startswith("VmHWM:"):
@@ -62,17 +78,42 @@ class Server:
                 self.kill()
 
 
-def start_server(data_dir: Path, port: int | None = None, *extra: str) -> Server:
+def start_server(
+    data_dir: Path,
+    port: int | None = None,
+    *extra: str,
+    env: dict[str, str] | None = None,
+    log: Path | None = None,
+    user: str | None = None,
+    make_data_dir: bool = True,
+) -> Server:
+    """The production server (``python -m app.server``, one worker unless ``extra`` says
+    ``--workers N``) on loopback; ``env`` adds to (or, with None values, removes from) this
+    process's environment; ``user`` runs it as another user, with that user's group only (as
+    root); ``make_data_dir=False`` leaves the data directory as it is (tests of broken ones)."""
     port = port or free_port()
-    env = dict(os.environ, LPA2_DATA_DIR=str(data_dir))
-    env.pop("LPA2_PUBLIC_URL", None)
-    Path(data_dir).mkdir(parents=True, exist_ok=True)
-    log = Path(data_dir) / f"server-{port}.log"
+    environment = dict(os.environ, LPA2_DATA_DIR=str(data_dir))
+    environment.setdefault("LPA2_RATE_LIMITS", "off")  # the tests and benchmarks are one client
+    environment.pop("LPA2_PUBLIC_URL", None)
+    for name, value in (env or {}).items():
+        if value is None:
+            environment.pop(name, None)
+        else:
+            environment[name] = value
+    if make_data_dir:
+        Path(data_dir).mkdir(parents=True, exist_ok=True)
+    # util-linux's setpriv switches user and group and drops root's other groups
+    as_user = []
+    if user is not None:
+        entry = pwd.getpwnam(user)
+        as_user = ["setpriv", f"--reuid={entry.pw_uid}", f"--regid={entry.pw_gid}",
+                   "--clear-groups"]  # fmt: skip
+    log = log or Path(data_dir) / f"server-{port}.log"
     process = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "app.main:app", "--host", "127.0.0.1",
-         "--port", str(port), "--log-level", "warning", "--no-access-log", *extra],
+        [*as_user, sys.executable, "-m", "app.server", "--host", "127.0.0.1", "--port", str(port),
+         "--workers", "1", "--log-level", "warning", "--no-access-log", *extra],
         cwd=ROOT,
-        env=env,
+        env=environment,
         stdout=subprocess.DEVNULL,
         stderr=log.open("ab"),
     )  # fmt: skip

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from fastapi import APIRouter, HTTPException, Request
 
-from app.linkstore import default_store, existing_id
-from app.routes.sharing import base_url, short_url
+from app.links import Links
 from app.schemas import CpuIdRegisters, WalkRequest, WalkResponse
-from app.state import build_config, config_to_dict, encode, explorer_url
+from app.state import build_config, config_to_dict, encode
 from model import CPU, CPU_PRESETS, walk
 from model.explore.configs import run, state_memory
 
@@ -54,7 +53,6 @@ def api_walk(body: WalkRequest, request: Request) -> WalkResponse:
     except ValueError as error:
         raise HTTPException(status_code=422, detail=str(error)) from None
 
-    base = base_url(request)
     if custom_cpu is not None and cpu_slug is None:
         result = walk(
             config.regime,
@@ -71,12 +69,12 @@ def api_walk(body: WalkRequest, request: Request) -> WalkResponse:
 
     result = run(config)
     query = encode(config)
-    link_id = existing_id(default_store(), query)
+    links = Links.of(request)
     return WalkResponse(
         query=query,
-        link=explorer_url(base, query),
-        short_link=short_url(base, link_id) if link_id else None,
-        txt_url=f"{base}/walk.txt?{query}",
+        link=links.page(query),
+        short_link=links.short_of(query),
+        txt_url=links.txt(query),
         config=config_to_dict(config),
         walk=result.to_dict(),
     )

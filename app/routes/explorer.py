@@ -15,115 +15,49 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from markupsafe import Markup
 
-from app.cache import LRU, State, query_of, state_of, stored_short_link
 from app.edits import apply_form, is_edit
-from app.fragment import (
-    render_card_list,
-    render_choices,
-    render_fragment,
-    render_va_input,
-    render_walk_final,
-    render_walk_head,
-    render_walk_help,
-    render_walk_warnings,
-)
+from app.fragment import render_fragment
+from app.links import Links, page_path
 from app.state import decode_params
-from app.templating import templates
-from app.views import (
-    cached_linux_view,
-    card_slots,
-    card_view,
-    explorer_view,
-    render_card,
-    render_register,
-    render_register_update,
-    render_share_update,
-    render_summary,
-    render_walk_oa,
-)
-from model.arch.walker import WalkResult
-from model.explore.configs import Configuration
+from app.templating import field_help_html, templates
+from app.views import cached_linux_view, card_slots, card_view, explorer_view
+from app.walks import State, query_of, state_of
 
 router = APIRouter()
 
-_FIELD_HELP: LRU[tuple, tuple[list, Markup]] = LRU(512)
 
-
-def field_help_html(items: list, title: str = "Field help", help_id: str = "") -> Markup:
-    """The ``field_help`` macro of partials/macros.html, remembered: its items come from
-    ``app.views.field_help`` (one list per layout and prefix) and never change, and a click
-    re-renders registers whose help is the same as before. Keyed by the list's identity (the
-    entry keeps the list alive, so the id is not reused while it is remembered)."""
-    key = (id(items), title, help_id)
-    entry = _FIELD_HELP.get(key)
-    if entry is not None and entry[0] is items:
-        return entry[1]
-    macro = templates.env.get_template("partials/macros.html").module.field_help
-    html = Markup(macro(items, title, help_id))
-    _FIELD_HELP.put(key, (items, html))
-    return html
-
-
-templates.env.globals.update(
-    render_card=render_card,
-    render_card_list=render_card_list,
-    card_slots=card_slots,
-    field_help_html=field_help_html,
-    render_register=lambda r, oob=False: render_register(r, field_help_html, oob),
-    render_register_update=render_register_update,
-    render_walk_oa=render_walk_oa,
-    render_walk_head=render_walk_head,
-    render_walk_final=render_walk_final,
-    render_walk_warnings=render_walk_warnings,
-    render_walk_help=lambda w, oob=False: render_walk_help(w, field_help_html, oob),
-    render_choices=render_choices,
-    render_va_input=render_va_input,
-    render_share_update=render_share_update,
-    render_summary=render_summary,
-)
-
-
-def _base_url(request: Request) -> str:
-    return str(request.base_url).rstrip("/")
-
-
-def _view(request: Request, config: Configuration, result: WalkResult, **kw) -> dict:
-    view = explorer_view(config, result, base_url=_base_url(request), **kw)
-    view["status_message"] = view["status"]
-    return view
-
-
-def state_view(state: State, base: str) -> dict:
-    """The view of a cached state (built once per state and base URL; never modified)."""
-    view = state.views.get(base)
-    if view is None:
-        view = explorer_view(state.config, state.result, base_url=base, query=state.query)
+def state_view(state: State) -> dict:
+    """The view of a remembered state (built once per state; never modified)."""
+    if state.view is None:
+        view = explorer_view(state.config, state.result, query=state.query)
         view["status_message"] = view["status"]
-        state.views[base] = view
-    return view
+        state.view = view
+    return state.view
 
 
 def _page(request: Request, view: dict, status: int = 200) -> HTMLResponse:
-    context = {"view": view, "short_link_for": stored_short_link}
+    links = Links.of(request)
+    context = {"view": view, "share": links.share(view["query"], links.short_of(view["query"]))}
     return templates.TemplateResponse(request, "explorer.html", context, status_code=status)
 
 
 def oob_partial(name: str, view: dict) -> str:
     """A partial template as an out-of-band region (for ``render_fragment``)."""
-    context = {"view": view, "oob": True, "short_link_for": stored_short_link}
-    return templates.env.get_template(name).render(context)
+    return templates.env.get_template(name).render({"view": view, "oob": True})
 
 
-def _fragment(view: dict, regions: dict, status: int, headers: dict, cards=()) -> HTMLResponse:
-    share = view["share"]
-    short_link = stored_short_link(share["query"], share["link"]) if regions.get("share") else None
+def _fragment(
+    request: Request, view: dict, regions: dict, status: int, headers: dict, cards=()
+) -> HTMLResponse:
+    links = Links.of(request)
+    query = view["query"]
+    share = links.share(query, links.short_of(query) if regions.get("share") else None)
     html = render_fragment(
         view,
         regions,
         cards=list(cards),
-        short_link=short_link,
+        share=share,
         template=oob_partial,
         field_help_html=field_help_html,
     )
@@ -200,16 +134,16 @@ def _changed_slots(old: list, new: list) -> set[int]:
 
 
 @router.get("/", response_class=HTMLResponse, tags=["explorer"])
-async def explorer(request: Request) -> Response:
-    # ``async def``: the work is short and CPU-bound, so it runs on the event loop instead of
-    # paying a thread-pool hop (and GIL hand-offs) per click. Nothing in it awaits or blocks
-    # for long: the walk is a few hundred microseconds, the short-link lookup one SQLite read.
+def explorer(request: Request) -> Response:
+    # A plain ``def``: it runs in one of the few compute threads (app.main), never on the
+    # event loop, so /healthz and reading other requests wait at most a GIL switch interval
+    # for a click, however many are queued. The hop costs tens of microseconds a click.
     pairs = list(request.query_params.multi_items())
     htmx = request.headers.get("HX-Request") == "true"
     if not is_edit(pairs):
         decoded = decode_params(pairs)
         state = state_of(decoded.config)
-        view = state_view(state, _base_url(request))
+        view = state_view(state)
         if decoded.kernel:  # the Linux panel for another release (kernel=, not in the link)
             view = {**view, "linux": cached_linux_view(state.config, state.result, decoded.kernel)}
         if decoded.problems:
@@ -217,9 +151,15 @@ async def explorer(request: Request) -> Response:
         return _page(request, view, 422 if decoded.problems else 200)
 
     outcome = apply_form(pairs)
+    if outcome.link_problems and outcome.ok:
+        # ``from`` is the server's own canonical link: one it cannot read was altered. Show the
+        # edited state with what was dropped, instead of redirecting past the problem.
+        view = state_view(state_of(outcome.config))
+        view = {**view, "link_problems": [str(p) for p in outcome.link_problems]}
+        return _page(request, view, 422)
     if not outcome.ok:
         before, result = outcome.before, outcome.before_result
-        view = _view(request, before, result, errors=outcome.errors, typed=outcome.typed)
+        view = explorer_view(before, result, errors=outcome.errors, typed=outcome.typed)
         view["status_message"] = "Not applied: " + "; ".join(outcome.errors.values())
         if not htmx:
             return _page(request, view, 422)
@@ -240,14 +180,13 @@ async def explorer(request: Request) -> Response:
             for ref in result.reads(nested=False)
             if f"m.{ref.read.desc_address or 0:#x}" in errors
         ]
-        return _fragment(view, regions, 422, {}, cards)
+        return _fragment(request, view, regions, 422, {}, cards)
 
     query = query_of(outcome.config)
-    url = f"/?{query}"
+    url = page_path(query)
     if not htmx:
         return RedirectResponse(url, status_code=303)
-    base = _base_url(request)
-    old = state_view(state_of(outcome.before), base)
-    view = state_view(state_of(outcome.config, query), base)
+    old = state_view(state_of(outcome.before))
+    view = state_view(state_of(outcome.config, query))
     regions = changed_regions(old, view, everything=outcome.loaded)
-    return _fragment(view, regions, 200, {"HX-Replace-Url": url})
+    return _fragment(request, view, regions, 200, {"HX-Replace-Url": url})

@@ -4,12 +4,12 @@ matrix, linux, glossary); this module only turns its data into template contexts
 
 from __future__ import annotations
 
-from urllib.parse import quote, urlencode
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
-from markupsafe import Markup, escape
 
+from app.links import compare_path, page_path
 from app.state import decode as decode_query
 from app.state import encode, parse_number
 from app.templating import templates
@@ -23,44 +23,12 @@ from model.teach.linux import linux_view
 router = APIRouter(tags=["onboarding"])
 
 
-# -- Jinja helpers the explorer may use too ---------------------------------------------------
-
-
-def glossary_link(term: str) -> str:
-    """URL of a glossary entry, by slug or spelling (``glossary_link("DS")``)."""
-    return glossary.anchor_for(term)
-
-
-def glossify(text: str) -> Markup:
-    """Escape ``text`` and link the first mention of each glossary term."""
-    out: list[str] = []
-    pos = 0
-    for start, end, term in glossary.find_terms(str(text)):
-        out.append(str(escape(text[pos:start])))
-        out.append(f'<a class="gl" href="/glossary#{term.anchor}">{escape(text[start:end])}</a>')
-        pos = end
-    out.append(str(escape(text[pos:])))
-    return Markup("".join(out))
-
-
-def linux_for_query(query: str) -> dict | None:
-    """The ``linux`` context of an explorer state given as its canonical query."""
-    decoded = decode_query(query or "")
-    return linux_view(decoded.config, kernel=decoded.kernel)
-
-
-templates.env.globals["glossary_link"] = glossary_link
-templates.env.globals["linux_for_query"] = linux_for_query
-templates.env.filters["glossify"] = glossify
-
-
 def explorer_url(config: Configuration) -> str:
-    query = encode(config)
-    return "/?" + query if query else "/"
+    return page_path(encode(config))
 
 
 def compare_url(a: Configuration, b: Configuration) -> str:
-    return "/compare?" + urlencode({"a": encode(a), "b": encode(b)})
+    return compare_path(encode(a), encode(b))
 
 
 # -- walk summaries ----------------------------------------------------------------------------
@@ -213,6 +181,7 @@ def compare_page(request: Request, a: str = "", b: str = ""):
             "other_granule": compare_url(ca, other_granule(ca)),
             "swap": compare_url(cb, ca),
         },
+        422 if problems else 200,
     )
 
 
@@ -344,6 +313,3 @@ def glossary_page(request: Request):
 @router.get("/tour/", include_in_schema=False)
 def tour_slash():
     return RedirectResponse("/tour", status_code=308)
-
-
-__all__ = ["router", "glossary_link", "glossify", "walk_summary", "explorer_url", "quote"]

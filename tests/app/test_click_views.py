@@ -14,8 +14,6 @@ from app.state import encode
 from app.views import card_view, explorer_view
 from model.explore.configs import CONFIG_PRESETS, run
 
-BASE = "http://testserver"
-
 
 def random_states(slug: str, clicks: int, seed: int):
     """States reached by clicking random register, descriptor and address bits from a preset
@@ -47,7 +45,7 @@ def random_states(slug: str, clicks: int, seed: int):
 def test_shared_views_equal_fresh_ones(slug):
     for config in random_states(slug, 40, seed=len(slug)):
         result = run(config)
-        view = explorer_view(config, result, base_url=BASE)
+        view = explorer_view(config, result)
         name = "IPA" if config.regime == "stage2" else "VA"
         main = [card_view(r, config, {}, {}, name) for r in result.reads() if r.role == "main"]
         final = [
@@ -61,7 +59,7 @@ def test_shared_views_equal_fresh_ones(slug):
 def test_changed_regions_cover_every_difference(slug):
     """Whatever differs between two consecutive views is in a region the answer sends."""
     states = random_states(slug, 30, seed=7)
-    views = [explorer_view(c, run(c), base_url=BASE) for c in states]
+    views = [explorer_view(c, run(c)) for c in states]
     for old, new in pairwise(views):
         regions = changed_regions(old, new)
         ow, nw = old["walk"], new["walk"]
@@ -102,7 +100,7 @@ def test_value_only_edits_rebuild_the_card(bits):
         flip = f"m.{leaf.desc_address:#x}:{bit}"
         config = apply_form([("flip", flip), ("from", encode(config))]).config
         result = run(config)
-        view = explorer_view(config, result, base_url=BASE)
+        view = explorer_view(config, result)
         card = view["walk"]["cards"][-1]
         assert card["raw"] == f"{result.levels[-1].raw:#x}"
         assert card["grid"].count('aria-pressed="true"') == bin(result.levels[-1].raw).count("1")

@@ -63,13 +63,16 @@ def test_dockerfile_runs_the_app_entry_point_on_the_app_port():
     assert any("node" in stage for stage in stages[:-1])
     assert "python" in stages[-1]
     (cmd,) = [json.loads(rest) for keyword, rest in rows if keyword == "CMD"]
-    assert cmd[:2] == ["uvicorn", "app.main:app"]
-    assert cmd[cmd.index("--port") + 1] == str(DEFAULT_PORT)
+    assert cmd == ["python", "-m", "app.server"]  # the production server (app/server.py)
+    env = dict(
+        item.split("=", 1) for keyword, rest in rows if keyword == "ENV" for item in rest.split()
+    )
+    assert env["LPA2_PORT"] == str(DEFAULT_PORT)
     assert [rest for keyword, rest in rows if keyword == "EXPOSE"] == [str(DEFAULT_PORT)]
     users = [rest for keyword, rest in rows if keyword == "USER"]
     assert users and users[-1] not in {"root", "0"}
     (healthcheck,) = [rest for keyword, rest in rows if keyword == "HEALTHCHECK"]
-    assert f"127.0.0.1:{DEFAULT_PORT}/healthz" in healthcheck
+    assert f"127.0.0.1:{DEFAULT_PORT}/readyz" in healthcheck
 
 
 def test_dockerfile_installs_what_the_makefile_installs():

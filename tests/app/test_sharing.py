@@ -226,17 +226,13 @@ def test_short_ids_are_stable_across_app_restarts(data_dir):
     assert first.headers["location"] == second.headers["location"]
 
 
-def test_share_partial_renders_standalone():
-    from app.templating import templates
+def test_share_panel_renders_standalone():
+    from app.links import Links
+    from app.render.share import share_panel
 
-    share = {
-        "link": f"http://x/?{QUERY}",
-        "query": QUERY,
-        "txt_url": f"/walk.txt?{QUERY}",
-        "json_url": f"/walk.json?{QUERY}",
-    }
-    html = templates.get_template("partials/share.html").render(share=share)
+    html = share_panel(Links("http://x").share(QUERY, None))
     assert 'hx-post="/s"' in html and 'method="post" action="/s"' in html
+    assert 'value="http://x/?v=2"' in html
     assert 'data-copy-url="/walk.txt?v=2"' in html
     assert 'aria-live="polite"' in html
     assert "style=" not in html and "onclick" not in html.lower()
@@ -257,17 +253,22 @@ def test_every_preset_has_a_txt(client):
 
 
 def test_share_panel_shows_an_existing_short_link(client):
+    """The page looks the short link up (templates do no I/O) and the panel shows it."""
+    assert 'hx-post="/s"' in client.get(f"/?{QUERY}").text
+    client.post("/s", data={"query": QUERY}, follow_redirects=False)
+    html = client.get(f"/?{QUERY}").text
+    assert f'value="http://testserver/s/{candidate_ids(QUERY)[0]}"' in html
+    assert 'hx-post="/s"' not in html
+
+
+def test_templates_do_no_io_and_walk_nothing():
+    """No template reaches the link store, decodes a link or runs a walk: the routes hand
+    them what they show."""
     from app.templating import templates
 
-    share = {
-        "link": f"http://x/?{QUERY}",
-        "query": QUERY,
-        "txt_url": f"/walk.txt?{QUERY}",
-        "json_url": f"/walk.json?{QUERY}",
-    }
-    panel = templates.get_template("partials/share.html")
-    assert 'hx-post="/s"' in panel.render(share=share)
-    client.post("/s", data={"query": QUERY}, follow_redirects=False)
-    html = panel.render(share=share)
-    assert f'value="http://x/s/{candidate_ids(QUERY)[0]}"' in html
-    assert 'hx-post="/s"' not in html
+    names = set(templates.env.globals) | set(templates.env.filters)
+    assert not names & {"short_link_for", "linux_for_query", "run", "decode"}
+    for path in (ROOT / "templates").rglob("*.html"):
+        text = path.read_text()
+        for call in ("short_link_for", "linux_for_query", "existing_id", "run(", "decode("):
+            assert call not in text, (path.name, call)

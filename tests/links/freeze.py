@@ -11,7 +11,8 @@ import json
 import sys
 from pathlib import Path
 
-from app.state import decode, encode, explorer_url
+from app.links import explorer_url
+from app.state import decode, encode
 from model.arch.walker import WalkResult
 from model.explore.configs import run
 from model.explore.text import render_text

@@ -46,12 +46,14 @@ def call(
     headers: list[tuple[bytes, bytes]] | None = None,
     body: bytes = b"",
     chunks: int = 1,
+    client: tuple[str, int] = ("127.0.0.1", 50000),
 ) -> Answer:
     """One request through the whole middleware stack; the body is sent in ``chunks`` parts."""
     headers = list(headers or [])
     if body and not any(k.lower() == b"content-length" for k, _ in headers) and chunks == 1:
         headers.append((b"content-length", str(len(body)).encode()))
-    headers.append((b"host", b"testserver"))
+    if not any(k.lower() == b"host" for k, _ in headers):
+        headers.append((b"host", b"testserver"))
     scope = {
         "type": "http",
         "asgi": {"version": "3.0"},
@@ -63,7 +65,7 @@ def call(
         "query_string": query,
         "root_path": "",
         "headers": headers,
-        "client": ("127.0.0.1", 50000),
+        "client": client,
         "server": ("testserver", 80),
     }
     size = max(1, -(-len(body) // chunks)) if body else 1
