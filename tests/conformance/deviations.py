@@ -165,7 +165,8 @@ RULES: list[Rule] = [
         "qemu-notes 'HCR_EL2.TGE with E2H=0' (7.2 and 10.0): with TGE=1, E2H=0 the "
         "architecture treats EL1&0 stage 1 as disabled (flat map) for AT S1E0*/S1E1*/S12E*; "
         "QEMU still walks the EL1&0 tables. Expected QEMU answer: the model with "
-        "HCR_EL2.TGE cleared.",
+        "HCR_EL2.TGE cleared, and PTW with it (QEMU's effective HCR_EL2 has PTW=0 while "
+        "TGE=1).",
         "dev-tge-e2h0",
     ),
     Rule(
@@ -487,7 +488,8 @@ def expected_qemu(s: Scenario, version: tuple, disabled: frozenset = frozenset()
         and not (hcr >> 34) & 1
         and not s.op.upper().startswith("S1E2")
     ):
-        regs = {**regs, "HCR_EL2": hcr & ~(1 << 27)}
+        # QEMU's effective HCR_EL2 (arm_hcr_el2_eff) also has PTW=0 while TGE=1.
+        regs = {**regs, "HCR_EL2": hcr & ~((1 << 27) | (1 << 2))}
 
     def walk_as_qemu(scenario: Scenario):
         try:
