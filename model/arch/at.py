@@ -71,8 +71,8 @@ def _at_plan(op: str, regs: Mapping[str, int]) -> ATPlan:
     hcr = int(regs.get("HCR_EL2", 0))
     m1 = (int(regs.get("SCTLR_EL1", 0)) >> _M) & 1
     m2 = (int(regs.get("SCTLR_EL2", 0)) >> _M) & 1
-    bits = [(hcr >> shift) & 1 for shift in (_E2H, _TGE, _VM, _DC)]
-    return _plan_of(op.lower(), *bits, m1, m2)
+    e2h, tge, vm, dc = (hcr >> _E2H) & 1, (hcr >> _TGE) & 1, (hcr >> _VM) & 1, (hcr >> _DC) & 1
+    return _plan_of(op.lower(), e2h, tge, vm, dc, m1, m2)
 
 
 @lru_cache(maxsize=256)

@@ -46,6 +46,8 @@ _TGE_SHIFT, _ = HCR_EL2.shift_mask("TGE")
 _FWB_SHIFT, _ = HCR_EL2.shift_mask("FWB")
 _CD_SHIFT, _ = HCR_EL2.shift_mask("CD")
 _PTW_SHIFT, _ = HCR_EL2.shift_mask("PTW")
+# HCR_EL2.{FWB, CD, PTW}: a walk with none of them set skips them entirely.
+_STAGE2_CONTROLS = (1 << _FWB_SHIFT) | (1 << _CD_SHIFT) | (1 << _PTW_SHIFT)
 _M_SHIFT, _ = SCTLR.shift_mask("M")
 _MAX_CPU = CPU_PRESETS["max"]
 _STAGE2 = Regime.STAGE2.value
@@ -119,7 +121,7 @@ def walk(
     t.stage2 = stage2.walk
     address &= MASK64
     hcr = t.register("HCR_EL2")
-    if hcr:
+    if hcr & _STAGE2_CONTROLS:
         apply_stage2_controls(t, hcr)
     res = WalkResult(name, access, address)
     res.tge = bool((hcr >> _TGE_SHIFT) & 1)
