@@ -469,6 +469,24 @@ TCR_EL2_E2H = _tcr_two_range(
     "TCR_EL2_E2H", "TCR_EL2 when HCR_EL2.E2H=1 (VHE: the TCR_EL1 layout)", "EL2"
 )
 
+# HA and HD at bits 21/22 (TCR_EL2 with E2H=0, VTCR_EL2).
+_HA_HD_21_22 = (
+    _f(
+        "HA",
+        21,
+        21,
+        "Hardware Access flag update",
+        "FEAT_HAFDBS: a leaf with AF=0 does not fault; the walk writes AF=1 to it.",
+    ),
+    _f(
+        "HD",
+        22,
+        22,
+        "Hardware dirty state",
+        "FEAT_HAFDBS: with HA, a write to a DBM=1 leaf makes it writable (not for AT).",
+    ),
+)
+
 TCR_EL2 = _layout(
     "TCR_EL2",
     "TCR_EL2 when HCR_EL2.E2H=0 (single-range EL2 regime)",
@@ -488,20 +506,7 @@ TCR_EL2 = _layout(
         ),
         _res0("RES0_19", 19, 19),
         _f("TBI", 20, 20, "Top byte ignored", "1 = the VA range check uses VA[55:IA]."),
-        _f(
-            "HA",
-            21,
-            21,
-            "Hardware Access flag update",
-            "FEAT_HAFDBS: a leaf with AF=0 does not fault; the walk writes AF=1 to it.",
-        ),
-        _f(
-            "HD",
-            22,
-            22,
-            "Hardware dirty state",
-            "FEAT_HAFDBS: with HA, a write to a DBM=1 leaf makes it writable (not for AT).",
-        ),
+        *_HA_HD_21_22,
         _res1("RES1_23", 23, 23),
         _f(
             "HPD",
@@ -569,20 +574,7 @@ VTCR_EL2 = _layout(
         ),
         _f("VS", 19, 19, "VMID size", "1 = 16-bit VMID (FEAT_VMID16)."),
         _res0("RES0_20", 20, 20),
-        _f(
-            "HA",
-            21,
-            21,
-            "Hardware Access flag update",
-            "FEAT_HAFDBS: a leaf with AF=0 does not fault; the walk writes AF=1 to it.",
-        ),
-        _f(
-            "HD",
-            22,
-            22,
-            "Hardware dirty state",
-            "FEAT_HAFDBS: with HA, a write to a DBM=1 leaf makes it writable (not for AT).",
-        ),
+        *_HA_HD_21_22,
         _res0("RES0_24_23", 24, 23),
         _f("HWU", 28, 25, "Hardware use", "Descriptor bits 62:59 for hardware use."),
         _f("NSW", 29, 29, "Non-secure walk", "Secure stage 2 only."),

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 from . import fault_rules as rules
 from .faults import Fault, FaultKind, raise_fault
 from .regime import Access
+from .result import DESC_ADDRESS, DESC_IPA, RAW
 
 if TYPE_CHECKING:  # pragma: no cover
     from .plans import LevelPlan, StagePlan
@@ -143,8 +144,6 @@ def update_step(
 ) -> Fault | None:
     """After a permission check that passed with HA=1: the descriptor write the walk makes,
     if any (recorded on ``sw.update``), and the stage-2 fault its write met (S1PTW=1)."""
-    from .result import DESC_ADDRESS, DESC_IPA, RAW
-
     raw = record[RAW]
     leaf = lp.leaf
     assert leaf is not None
