@@ -34,7 +34,7 @@ import model
 from model import Choices, at_walk
 from model.arch import geometry as geo
 from model.arch import plans, tablewalk
-from model.arch.attrs import CombinedAttributes, par_sh
+from model.arch.attrs import CombinedAttributes, combine_sh, par_sh
 from model.arch.faults import FaultKind, FaultRule, fsc_for
 from model.arch.params import Stage2Setup, register
 
@@ -296,8 +296,11 @@ RULES: list[Rule] = [
         "qemu-notes 4 (7.2; fixed in 8.2): for Device or Normal Non-cacheable results PAR.SH "
         "should read 0b10 (fact sheet 7.4, PAREncodeShareability); QEMU 7.2 reports the "
         "descriptor's (or TCR's, DS=1) shareability. Expected QEMU answer: PAR with SH = "
-        "the walk's shareability (0b00 when stage 1 is disabled). Only stage-1 results: "
-        "with a stage-2 final translation QEMU 7.2 gives 0b10 as the architecture does.",
+        "the walk's shareability (0b00 when stage 1 is disabled). With a stage-2 final "
+        "translation QEMU 7.2 gives 0b10 for a Device or Non-cacheable result as the "
+        "architecture does, but its disabled stage 1 is Non-shareable instead of Outer "
+        "Shareable, which shows when HCR_EL2.FWB=1 with MemAttr 0b110 makes the result "
+        "Write-Back: PAR.SH is then stage 2's shareability.",
         "dev-par-sh-device",
     ),
 ]
@@ -555,6 +558,16 @@ def expected_qemu(s: Scenario, version: tuple, disabled: frozenset = frozenset()
         # stage 1 disabled (flat): QEMU 7.2 reports SH=0b00; walked: the walk's SH
         sh = 0 if not res.levels else res.attrs.sh & 3
         par = (par & ~(3 << 7)) | (sh << 7)
+    if (
+        f is None
+        and "par-sh-device-nc" in on
+        and res.flat is not None
+        and res.s2_final is not None
+        and res.flat.sh == 2
+        and not is_device_or_nc((par >> 56) & 0xFF)
+    ):
+        # QEMU 7.2's disabled stage 1 is Non-shareable: the combination keeps stage 2's SH.
+        par = (par & ~(3 << 7)) | (combine_sh(0, res.s2_final.sh & 3) << 7)
     return par
 
 
