@@ -62,9 +62,10 @@ def stage2_enabled(hcr: int) -> bool:
     return bool(on) and not ((hcr >> _E2H_SHIFT) & (hcr >> _TGE_SHIFT) & 1)
 
 
-def apply_stage2_controls(t: Translation, hcr: int) -> None:
-    """HCR_EL2.FWB, CD and PTW, which act on a translation only where stage 2 is on."""
-    if stage2_enabled(hcr):
+def apply_stage2_controls(t: Translation, hcr: int, stage2_walk: bool = False) -> None:
+    """HCR_EL2.FWB, CD and PTW, which act on a translation only where stage 2 is on (or
+    where stage 2 is what is walked: ``stage2_walk``)."""
+    if stage2_walk or stage2_enabled(hcr):
         t.fwb = bool((hcr >> _FWB_SHIFT) & 1)
         t.cd = bool((hcr >> _CD_SHIFT) & 1)
         t.ptw = bool((hcr >> _PTW_SHIFT) & 1)
@@ -122,7 +123,7 @@ def walk(
     address &= MASK64
     hcr = t.register("HCR_EL2")
     if hcr & _STAGE2_CONTROLS:
-        apply_stage2_controls(t, hcr)
+        apply_stage2_controls(t, hcr, name == _STAGE2)
     res = WalkResult(name, access, address)
     res.tge = bool((hcr >> _TGE_SHIFT) & 1)
     if name == _STAGE2:
