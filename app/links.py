@@ -51,6 +51,11 @@ def json_path(query: str) -> str:
     return f"/walk.json?{query}"
 
 
+def ptdump_path(query: str, suffix: str = "") -> str:
+    """The mappings of a state's tables: ``/ptdump?<query>`` (``suffix`` ".txt", ".json")."""
+    return f"/ptdump{suffix}?{query}"
+
+
 def short_info_path(link_id: str) -> str:
     """Where a no-JavaScript "Short link" form post lands."""
     return f"/s/{link_id}/info"

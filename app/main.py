@@ -23,11 +23,12 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
-from app import __version__, errors, openapi
+from app import __version__, errors, images, openapi
 from app.assets import STATIC_DIR
 from app.compression import CompressionMiddleware
 from app.ratelimit import Limits, RateLimitMiddleware
 from app.routes import api, explorer, health, onboarding, sharing
+from app.routes import images as image_routes
 from app.security import HardeningMiddleware
 from app.settings import get_settings
 
@@ -59,6 +60,7 @@ def create_app() -> FastAPI:
         lifespan=lifespan,
     )
     errors.install(application)
+    images.install(application)  # lpa2-explorer serve --image: the image as memory
     application.state.limits = limits = Limits.from_settings(settings)
     # Outermost last: the client's address (from a trusted proxy), then limits and headers
     # that apply to every response, then per-client rates, then compression (app.compression:
@@ -77,6 +79,7 @@ def create_app() -> FastAPI:
     application.include_router(sharing.router)
     application.include_router(api.router)
     application.include_router(onboarding.router)
+    application.include_router(image_routes.router)
     openapi.install(application)
 
     return application

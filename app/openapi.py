@@ -90,6 +90,13 @@ def link_parameters() -> list[dict]:
         )
     params.append(
         _query(
+            "image",
+            {"type": "string", "pattern": "^[0-9a-f]{64}$"},
+            "sha256 of the memory image the state reads (lpa2-explorer serve --image)",
+        )
+    )
+    params.append(
+        _query(
             "kernel",
             {"type": "string", "enum": [v.tag for v in KERNEL_VERSIONS]},
             "Kernel release the Linux panel describes (not part of the walk)",
@@ -125,11 +132,25 @@ def explorer_parameters() -> list[dict]:
     ]
 
 
+# A link whose memory image this server does not serve (app.images).
+IMAGE_NEEDED = {"description": "The link reads a memory image this server does not have"}
+
+
 def _walk_json_responses() -> dict:
     ref = {"application/json": {"schema": {"$ref": "#/components/schemas/WalkResponse"}}}
     return {
         "200": {"description": "The walk", "content": ref},
         "400": {"description": "Parts of the link were dropped (see problems)", "content": ref},
+        "404": {**IMAGE_NEEDED, "content": JSON_ERROR},
+    }
+
+
+def _ptdump_responses(content: dict) -> dict:
+    return {
+        "200": {"description": "Every mapping of the state's regime", "content": content},
+        "400": {"description": "The link reads no memory image", "content": content},
+        "404": {**IMAGE_NEEDED, "content": content},
+        "422": {"description": "Parts of the link were dropped (listed)", "content": content},
     }
 
 
@@ -148,6 +169,7 @@ ROUTE_DOCS: dict[tuple[str, str], dict[str, Any]] = {
                 "description": "A form edit without htmx: to the new link",
                 "headers": LOCATION,
             },
+            "404": {**IMAGE_NEEDED, "content": {**HTML, **JSON_ERROR}},
             "422": {"description": "Parts of the link dropped, or a bad edit", "content": HTML},
         },
     },
@@ -156,9 +178,18 @@ ROUTE_DOCS: dict[tuple[str, str], dict[str, Any]] = {
         "responses": {
             "200": {"description": "The walk as plain text", "content": TEXT},
             "400": {"description": "Parts of the link were dropped", "content": TEXT},
+            "404": {**IMAGE_NEEDED, "content": TEXT},
         },
     },
     ("GET", "/walk.json"): {"parameters": link_parameters, "responses": _walk_json_responses},
+    ("GET", "/ptdump.txt"): {
+        "parameters": link_parameters,
+        "responses": lambda: _ptdump_responses(TEXT),
+    },
+    ("GET", "/ptdump.json"): {
+        "parameters": link_parameters,
+        "responses": lambda: _ptdump_responses(JSON_ERROR),
+    },
     ("POST", "/s"): {
         "responses": {
             "200": {

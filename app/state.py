@@ -46,6 +46,7 @@ MAX_MEMORY_ENTRIES = 256
 REGISTER_PARAMS = {name.lower(): name for name in REGISTER_NAMES}
 CHOICE_PARAMS = {f"c.{f.name}": f.name for f in fields(Choices)}
 ACCESS_RE = re.compile(r"el[012][rwx]")
+IMAGE_RE = re.compile(r"[0-9a-f]{64}")
 
 # One function per version step: MIGRATIONS[n] turns version-n parameters into version n+1.
 # Add a step (never edit one) whenever the link format changes, and freeze a link of the old
@@ -134,7 +135,12 @@ def encode(config: Configuration) -> str:
         value = config.registers.get(register, 0) & MASK64
         if value != base.registers.get(register, 0):
             params.append((param, hex_value(value)))
-    params.extend(("fill", item) for item in fill_items(config.tables_origin, base.tables_origin))
+    if config.image is not None:  # a memory image stands in for the background tables
+        params.append(("image", config.image))
+    else:
+        params.extend(
+            ("fill", item) for item in fill_items(config.tables_origin, base.tables_origin)
+        )
     memory = {a & MASK64 & ~7: v & MASK64 for a, v in sorted(config.memory.items())}
     for address, value in sorted(memory.items()):
         if base.memory.get(address) != value:
@@ -305,6 +311,12 @@ def decode_params(params: Iterable[tuple[str, str]]) -> Decoded:
         )
     changes["memory"] = memory
     changes["tables"] = read_fill_items(fill, config.tables_origin, problems)
+    if "image" in last:
+        value = last.pop("image").strip().lower()
+        if IMAGE_RE.fullmatch(value):
+            changes["image"] = value
+        else:
+            problems.append(Problem("image", value, "expected the image's sha256 (64 hex digits)"))
 
     choice_changes = {}
     for param, name in CHOICE_PARAMS.items():
@@ -384,6 +396,7 @@ def build_config(
     memory: Mapping[int | str, int | str] | None = None,
     choices: Mapping[str, str] | None = None,
     refill: bool = False,
+    image: str | None = None,
 ) -> Configuration:
     """A configuration from loose inputs (the API and the CLI): ``base`` or ``preset`` (default
     preset) with the given fields replaced; ``refill`` builds the background tables for the
@@ -442,6 +455,8 @@ def build_config(
                 raise ValueError(f"choice {name}={value!r}: expected one of {allowed}")
             choice_changes[name] = value
         changes["choices"] = replace(config.choices, **choice_changes)
+    if image is not None:
+        changes["image"] = image
     config = replace(config, **changes)
     return config.refilled() if refill else config
 
@@ -471,7 +486,7 @@ def config_to_dict(config: Configuration) -> dict:
         "registers": {name: hex_value(config.registers.get(name, 0)) for name in REGISTER_NAMES},
         "memory": {hex_value(a): hex_value(v) for a, v in sorted(config.memory.items())},
         "choices": {name: getattr(config.choices, name) for name in CHOICE_PARAMS.values()},
-    }
+    } | ({"image": config.image} if config.image is not None else {})
 
 
 def walk_document(

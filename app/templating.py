@@ -22,6 +22,7 @@ from app.fragment import (
     render_walk_help,
     render_walk_warnings,
 )
+from app.images import served_image
 from app.render.share import share_panel, share_region
 from app.views import (
     card_slots,
@@ -99,6 +100,7 @@ def field_help_html(items: list, title: str = "Field help", help_id: str = "") -
 
 
 templates.env.globals.update(
+    served_image=served_image,
     static_url=static_url,
     htmx_src=htmx_path,
     app_version=__version__,

@@ -570,6 +570,7 @@ def card_view(
         "level": read.level,
         "kind": read.kind,
         "synthetic": read.synthetic,
+        "from_image": read.source == "image",
         "changed": changed,
         "table_base": hexv(read.table_base),
         "origin": read.table_base_origin,
@@ -1066,6 +1067,8 @@ def _render_card(c: dict, oob: bool = False) -> Markup:
     ]
     if c["changed"]:
         out.append('    <span class="badge changed">✎ changed (set in memory)</span>\n')
+    elif c["from_image"]:
+        out.append('    <span class="badge synth">from the memory image</span>\n')
     elif c["synthetic"]:
         out.append('    <span class="badge synth">synthetic</span>\n')
     base = e(c["table_base"])

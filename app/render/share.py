@@ -10,7 +10,7 @@ from __future__ import annotations
 from markupsafe import Markup
 
 from app.assets import static_url
-from app.links import ShareLinks
+from app.links import ShareLinks, ptdump_path
 from app.render.html import esc, oob_attr
 
 
@@ -55,8 +55,16 @@ def twins(share: ShareLinks, oob: bool = False) -> str:
         f'    <a href="{txt}" type="text/plain">Plain-text walk (.txt)</a>\n'
         f'    <button type="button" class="copy-button" data-copy-url="{txt}">Copy text</button>\n'
         f'    <a href="{esc(share.json)}" type="application/json">JSON (.json)</a>\n'
+        f"{_mappings(share)}"
         "  </div>"
     )
+
+
+def _mappings(share: ShareLinks) -> str:
+    """A state that reads a memory image lists its tables' mappings (``/ptdump``)."""
+    if "&image=" not in "&" + share.query:
+        return ""
+    return f'    <a href="{esc(ptdump_path(share.query))}">Mappings of these tables</a>\n'
 
 
 def share_panel(share: ShareLinks) -> Markup:

@@ -146,6 +146,15 @@ TTBR_OA_OUT_OF_RANGE = FaultRule(
     "clear {ttbr}[5:2] (base[51:48]) or set {ps_field}=0b110",
 )
 
+# address (of the descriptor): a read where memory holds nothing (``memory.ExternalAbort``)
+SEA_WALK = FaultRule(
+    "sea-walk",
+    FaultKind.SEA_WALK,
+    "Reading the level {level} descriptor at physical address {address:#x} takes a "
+    "synchronous External abort: no memory there (outside the memory image).",
+    "point the TTBR or the table descriptor above at memory the image holds",
+)
+
 # address (of the descriptor)
 INVALID_DESCRIPTOR = FaultRule(
     "invalid-descriptor",

@@ -96,3 +96,13 @@ class _Wrapped(Memory):
 
     def read64(self, pa: int) -> int:
         return self.obj.read64(pa)
+
+
+class ExternalAbort(Exception):  # noqa: N818 - named after the architecture's event
+    """Raised by a memory for a read where it holds nothing (a physical address outside every
+    region of a memory image): the access takes a synchronous External abort. A table walk
+    reports it as the fault of the level whose descriptor it was reading."""
+
+    def __init__(self, address: int) -> None:
+        super().__init__(f"no memory at physical address {address:#x}")
+        self.address = address

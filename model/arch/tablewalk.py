@@ -33,7 +33,7 @@ from .attrs import S2_FWB_BYTES, S2_MEMATTR_BYTES
 from .cpu import CPU
 from .faults import Fault, FaultRule, FaultSite, raise_fault
 from .fields import MAIR
-from .memory import Memory
+from .memory import ExternalAbort, Memory
 from .notes import Notes, bit_range
 from .permissions import denied_by, stage1_permissions, stage2_permissions
 from .plans import LevelPlan, StagePlan, wxn
@@ -121,8 +121,12 @@ def fetch(
         stored = words.get(address & ~7)
         raw, source = (0, "empty") if stored is None else (stored & MASK64, "set")
     else:
-        raw, source = t.memory.read_descriptor(address)
-        raw &= MASK64
+        try:
+            raw, source = t.memory.read_descriptor(address)
+        except ExternalAbort:  # nothing there: the record has no value (see walk_stage)
+            raw, source = None, None
+        else:
+            raw &= MASK64
     t.reads += 1
     record = [state.level, state.table_base, index, address, ipa, nested, raw, source, "", None]
     sw.records.append(record)
@@ -325,6 +329,12 @@ def walk_stage(
             # The stage-2 walk of this table address faulted: that is this walk's fault.
             sw.fault = nested_fault
             return sw
+        if record[RAW] is None:
+            # The read took a synchronous External abort: the fault of this level (S1PTW=1
+            # when this is the stage-2 walk of a stage-1 table address).
+            record[KIND] = "external-abort"
+            site = rules.SEA_WALK.site(address=record[DESC_ADDRESS])
+            break
         kind = record[KIND] = descriptor_type(record[RAW], lp)
         if kind == "table":
             site = table_step(t, state, record, lp, plan)

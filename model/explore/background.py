@@ -35,6 +35,7 @@ from model.arch.descriptors import encode_address
 from model.arch.fields import HCR_EL2, descriptor_layout
 from model.arch.memory import Memory
 from model.arch.walker import Regime, WalkParams, walk
+from model.explore.image import MemoryImage
 
 MASK64 = (1 << 64) - 1
 # An odd multiplier: multiplication modulo 2^k is a bijection on k-bit slot numbers, and this
@@ -288,11 +289,14 @@ class StateMemory(Memory):
     """What a state's walk reads: the descriptors its link sets, over its background tables.
 
     ``source(pa)`` says where a value comes from: ``"set"`` (the link sets it),
-    ``"background"`` (the background tables) or ``"empty"`` (nothing is stored there: it
-    reads as 0, an invalid descriptor).
+    ``"background"`` (the background tables), ``"image"`` (a memory image standing in for
+    them, ``model.explore.image``) or ``"empty"`` (nothing is stored there: it reads as 0, an
+    invalid descriptor, over background tables; outside an image a read is an External abort).
     """
 
-    def __init__(self, words: Mapping[int, int], background: BackgroundTables | None) -> None:
+    def __init__(
+        self, words: Mapping[int, int], background: BackgroundTables | MemoryImage | None
+    ) -> None:
         self.words = MappingProxyType(dict(words))
         self.background = background
 
@@ -301,7 +305,7 @@ class StateMemory(Memory):
         if pa in self.words:
             return "set"
         if self.background is not None and pa in self.background:
-            return "background"
+            return getattr(self.background, "source_name", "background")
         return "empty"
 
     def read64(self, pa: int) -> int:
@@ -320,10 +324,13 @@ class StateMemory(Memory):
         value = self.words.get(pa)
         if value is not None:
             return value, "set"
-        if self.background is not None:
-            found = self.background.locate(pa)
+        background = self.background
+        if isinstance(background, BackgroundTables):
+            found = background.locate(pa)
             if found is not None:
                 return _entry_value(*found), "background"
+        elif background is not None:  # a memory image: outside it, ExternalAbort
+            return background.read64(pa), background.source_name
         return 0, "empty"
 
 

@@ -18,6 +18,7 @@ from model.arch.cpu import CPU_PRESETS, Choices
 from model.arch.fields import HCR_EL2, MAIR, SCTLR, TCR_EL1, TCR_EL2, VTCR_EL2, descriptor_layout
 from model.arch.walker import Regime, WalkResult, walk
 from model.explore.background import StateMemory, TablesOrigin, background_for
+from model.explore.image import image_for
 
 # The registers a configuration carries, in the order the explorer and links list them.
 REGISTER_NAMES = (
@@ -94,6 +95,8 @@ class Configuration:
     choices: Choices = field(default_factory=Choices)
     # What the background tables were built for; None: this configuration's own registers.
     tables: TablesOrigin | None = None
+    # The sha256 of the memory image that replaces the background tables (model.explore.image).
+    image: str | None = None
 
     @property
     def tables_origin(self) -> TablesOrigin:
@@ -111,7 +114,10 @@ class Configuration:
 
 
 def state_memory(config: Configuration) -> StateMemory:
-    """The memory a configuration's walk reads: its set descriptors over its background."""
+    """The memory a configuration's walk reads: its set descriptors over its background (the
+    memory image it names, if any; raises ``ImageNeeded`` when that image is not open)."""
+    if config.image is not None:
+        return StateMemory(config.memory, image_for(config.image))
     return StateMemory(config.memory, background_for(config.tables_origin))
 
 

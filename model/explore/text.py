@@ -26,6 +26,7 @@ from model.arch.updates import HardwareUpdate
 from model.arch.walker import LevelRead, Regime, StageWalk, WalkParams, WalkResult
 
 from .configs import CONFIG_PRESETS, REGISTER_NAMES, Configuration, run
+from .image import image_for
 
 WIDTH = 72
 LINK_PREFIX = "Link: "
@@ -100,6 +101,12 @@ def _wrap(text: str, first: str = "", rest: str | None = None) -> list[str]:
 # -- header -----------------------------------------------------------------------------------
 
 
+def image_lines(sha256: str) -> list[str]:
+    """Which memory image a walk reads: name, size and sha256."""
+    image = image_for(sha256)
+    return [f"Memory: image {image.name} ({image.size} bytes), sha256", f"  {sha256}"]
+
+
 def _title(config: Configuration | None) -> list[str]:
     if config is None:
         return ["LPA2 Explorer walk"]
@@ -153,10 +160,11 @@ def _register_lines(regime: str, params: Mapping[str, WalkParams], regs: Mapping
 
 
 # Where a descriptor came from, one letter per row (explained under the table).
-_SOURCE_LETTER = {"set": "S", "background": "B", "empty": "E"}
+_SOURCE_LETTER = {"set": "S", "background": "B", "image": "I", "empty": "E"}
 _SOURCE_LEGEND = {
     "S": "S = set by this link",
     "B": "B = background tables of the state's memory",
+    "I": "I = from the memory image",
     "E": "E = nothing stored there (reads as 0)",
 }
 # The narrowest index column: "[20:12]=0x189" and a space.
@@ -383,6 +391,8 @@ def render_text(
     for note in notes:
         lines += _wrap(note, "NOTE: ", "  ")
     lines += _title(config)
+    if config is not None and config.image is not None:
+        lines += image_lines(config.image)
     regime = REGIME_TITLES.get(result.regime, result.regime)
     cpu = f", CPU {config.cpu}" if config is not None else ""
     lines += _wrap(f"Regime {regime}, access {result.access}{cpu}", "", "  ")

@@ -35,7 +35,8 @@ Scenario fields
 Blob format (version 1, all little-endian u64 words)
 ----------------------------------------------------
 Header (4 words): MAGIC ``b"1PA2BLOB"``, VERSION (1), N (number of
-scenarios), 0.  Then N scenario records, each::
+scenarios), flags (0; BLOB_KEEP = 1 keeps the tables and waits for a memory
+dump, see qemu_dump.py).  Then N scenario records, each::
 
     op index (position in OPS), va, nmem, 0,
     16 register words (REG_NAMES order; the last 3 reserved, 0),
@@ -308,9 +309,10 @@ def encode_scenario(s: Scenario) -> bytes:
     return struct.pack(f"<{len(words)}Q", *words)
 
 
-def encode_blob(scenarios: list[Scenario]) -> bytes:
+def encode_blob(scenarios: list[Scenario], flags: int = 0) -> bytes:
+    """The batch blob; ``flags`` is header word 3 (BLOB_KEEP: see qemu_dump.py)."""
     body = b"".join(encode_scenario(s) for s in scenarios)
-    blob = struct.pack("<4Q", BLOB_MAGIC, BLOB_VERSION, len(scenarios), 0) + body
+    blob = struct.pack("<4Q", BLOB_MAGIC, BLOB_VERSION, len(scenarios), flags) + body
     if len(blob) > BLOB_MAX:
         raise ValueError(
             f"batch blob is {len(blob)} bytes, more than {BLOB_MAX}; "
@@ -320,7 +322,7 @@ def encode_blob(scenarios: list[Scenario]) -> bytes:
 
 
 # ---------------------------------------------------------------- running
-def qemu_command(guest: Path, blob: Path) -> list[str]:
+def qemu_command(guest: Path, blob: Path, ram_size: int = RAM_SIZE) -> list[str]:
     # -nodefaults: no default NIC, serial, VGA or audio. The guest needs none of them, and a
     # default NIC needs an option ROM (efi-virtio.rom) that a QEMU installed without its
     # recommended packages does not have; a privately installed QEMU would also probe the
@@ -335,9 +337,9 @@ def qemu_command(guest: Path, blob: Path) -> list[str]:
         "-smp",
         "1",
         "-m",
-        f"{RAM_SIZE >> 20}M",
+        f"{ram_size >> 20}M",
         "-object",
-        f"memory-backend-memfd,id=ram0,size={RAM_SIZE >> 20}M",
+        f"memory-backend-memfd,id=ram0,size={ram_size >> 20}M",
         "-display",
         "none",
         "-monitor",

@@ -8,6 +8,10 @@
  * PAR_EL1, writes a 32-byte result record to the host through semihosting
  * and zeroes the descriptors again.  Any exception restarts C through
  * guest_resume(), which records it for the current scenario and continues.
+ *
+ * A batch whose header flags have BLOB_KEEP set keeps every descriptor in
+ * memory and, once its results are out, waits (instead of exiting) so that
+ * the host can dump guest memory (QMP dump-guest-memory) and then quit.
  */
 #include <stdint.h>
 
@@ -18,6 +22,7 @@ typedef uint64_t u64;
 #define RES_MAGIC        0x5345523241504c31UL /* "1LPA2RES" */
 #define DONE_MAGIC       0x454e4f4432415031UL /* "1PA2DONE" */
 #define BLOB_VERSION     1
+#define BLOB_KEEP        1UL  /* header word 3: keep tables, wait for a dump */
 #define NREGS            16
 #define SCEN_HDR_WORDS   (4 + NREGS)
 
@@ -39,6 +44,7 @@ volatile struct exc_rec g_exc;
 static volatile u64 *g_scen;    /* current scenario */
 static volatile u64 g_idx;      /* its index */
 static volatile u64 g_n;        /* number of scenarios */
+static volatile u64 g_keep;     /* BLOB_KEEP: descriptors stay, wait at the end */
 static volatile u64 g_phase;    /* 0 idle, 1 setup, 2 AT, 3 cleanup */
 static volatile u64 g_fd;
 static volatile u64 g_args[4];
@@ -148,6 +154,9 @@ static void finish(void)
     emit4(DONE_MAGIC, g_n, g_exc.count, 0);
     g_args[0] = g_fd;
     semihost_call(SYS_CLOSE, g_args);
+    if (g_keep)
+        for (;;)  /* the host dumps memory, then quits QEMU */
+            __asm__ volatile("wfi" ::: "memory");
     sh_exit(0);
 }
 
@@ -155,7 +164,8 @@ static void cleanup_and_advance(void)
 {
     volatile u64 *s = g_scen;
     g_phase = 3;
-    write_mem(s, 1);
+    if (!g_keep)
+        write_mem(s, 1);
     g_phase = 0;
     g_scen = s + scen_words(s);
     g_idx = g_idx + 1;
@@ -224,6 +234,7 @@ void guest_main(void)
     if (blob[0] != BLOB_MAGIC || blob[1] != BLOB_VERSION)
         sh_exit(5);
     g_n = blob[2];
+    g_keep = blob[3] & BLOB_KEEP;
     g_scen = blob + 4;
     g_idx = 0;
     g_phase = 0;
