@@ -65,19 +65,21 @@ def at_plan(op: str, regs: Mapping[str, int]) -> dict:
 
 _E2H, _TGE, _VM, _DC = (HCR_EL2.shift_mask(n)[0] for n in ("E2H", "TGE", "VM", "DC"))
 _M = SCTLR.shift_mask("M")[0]
+_PLAN_HCR = (1 << _E2H) | (1 << _TGE) | (1 << _VM) | (1 << _DC)
 
 
 def _at_plan(op: str, regs: Mapping[str, int]) -> ATPlan:
-    hcr = int(regs.get("HCR_EL2", 0))
+    hcr = int(regs.get("HCR_EL2", 0)) & _PLAN_HCR
     m1 = (int(regs.get("SCTLR_EL1", 0)) >> _M) & 1
     m2 = (int(regs.get("SCTLR_EL2", 0)) >> _M) & 1
-    e2h, tge, vm, dc = (hcr >> _E2H) & 1, (hcr >> _TGE) & 1, (hcr >> _VM) & 1, (hcr >> _DC) & 1
-    return _plan_of(op.lower(), e2h, tge, vm, dc, m1, m2)
+    return _plan_of(op.lower(), hcr, m1, m2)
 
 
 @lru_cache(maxsize=256)
-def _plan_of(op: str, e2h: int, tge: int, vm: int, dc: int, m1: int, m2: int) -> ATPlan:
-    """The plan of ``op`` for HCR_EL2.{E2H, TGE, VM, DC} and SCTLR_EL1.M / SCTLR_EL2.M."""
+def _plan_of(op: str, hcr: int, m1: int, m2: int) -> ATPlan:
+    """The plan of ``op`` for HCR_EL2.{E2H, TGE, VM, DC} (``hcr``, the other bits clear) and
+    SCTLR_EL1.M / SCTLR_EL2.M."""
+    e2h, tge, vm, dc = ((hcr >> shift) & 1 for shift in (_E2H, _TGE, _VM, _DC))
     if op not in AT_OPS:
         raise ValueError(f"unknown AT operation {op!r}; expected one of {', '.join(AT_OPS)}")
     kind = "write" if op.endswith("w") else "read"

@@ -193,6 +193,9 @@ class LevelRead:
 class StageWalk:
     """One stage's walk of one input address."""
 
+    memattr: int  # stage 2, set by its permission step
+    fwb_cd: tuple[bool, bool]  # stage 2, set by its permission step
+
     __slots__ = (
         "plan",
         "input_address",
@@ -223,9 +226,8 @@ class StageWalk:
         self.attr = 0
         self.sh = 0
         self.permissions: Permissions | None = None
-        # Stage 2: the leaf's MemAttr[3:0] and HCR_EL2.{FWB, CD} as they applied to it.
-        self.memattr = 0
-        self.fwb_cd = (False, False)
+        # Stage 2, from its permission step on: ``memattr`` (the leaf's MemAttr[3:0]) and
+        # ``fwb_cd`` (HCR_EL2.{FWB, CD} as they applied to it).
         # The hardware update of the leaf (FEAT_HAFDBS), once the walk made one.
         self.update: HardwareUpdate | None = None
         self._params: WalkParams | None = None

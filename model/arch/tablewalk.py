@@ -343,14 +343,15 @@ def walk_stage(
             site = leaf_step(t, sw, record, lp, plan)
             if site is None:
                 site = permission_step(t, sw, state, record, lp, plan, access)
-            if site is None and s1ptw and t.ptw and not sw.attr & 0xF0:
-                # HCR_EL2.PTW=1: a stage-1 walk's access to stage-2 Device memory.
-                site = rules.PTW_DEVICE.site()
-            if site is None and plan.template.ha:
-                fault = update_step(t, sw, record, lp, plan, access, s1ptw)
-                if fault is not None:
-                    sw.fault = fault
-                    return sw
+            if site is None and (s1ptw or plan.template.ha):
+                if s1ptw and t.ptw and not sw.attr & 0xF0:
+                    # HCR_EL2.PTW=1: a stage-1 walk's access to stage-2 Device memory.
+                    site = rules.PTW_DEVICE.site()
+                elif plan.template.ha:
+                    fault = update_step(t, sw, record, lp, plan, access, s1ptw)
+                    if fault is not None:
+                        sw.fault = fault
+                        return sw
             break
         site = descriptor_fault(kind, record, plan)
     if site is not None:

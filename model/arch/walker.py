@@ -170,11 +170,6 @@ def _stage1_warnings(regime: str, t: Translation, hcr: int) -> None:
         notes.warn("s2-off", "Stage 2 is disabled (HCR_EL2.VM=0 or E2H=TGE=1): stage 1 only.")
 
 
-def par_ns(t: Translation) -> int:
-    """PAR_EL1.NS of a successful AT: UNKNOWN for these Non-secure regimes, so a choice."""
-    return 1 if t.notes.use_choice("par_ns") == "pa_space" else 0
-
-
 def _outcome(res: WalkResult, main: StageWalk, final: StageWalk | None, t: Translation) -> None:
     """The translation's outcome from its stage walks: the main walk's fault, else the final
     stage 2's; otherwise the output address, and PAR_EL1 with the combined attributes."""
@@ -194,4 +189,7 @@ def _outcome(res: WalkResult, main: StageWalk, final: StageWalk | None, t: Trans
             attr = combine_attrs(main.attr, final.attr)
         sh = combine_sh(main.sh, final.sh)
     assert res.output_address is not None
-    res.par = par_success(res.output_address, attr, sh, par_ns(t))
+    # PAR_EL1.NS is UNKNOWN for these Non-secure regimes: a choice (recorded as used).
+    notes = t.notes
+    ns = notes.choices_used["par_ns"] = notes.choices.par_ns
+    res.par = par_success(res.output_address, attr, sh, ns == "pa_space")
