@@ -37,6 +37,9 @@ F = TypeVar("F", bound=Callable[..., Any])
 class Policy(NamedTuple):
     entries: int
     key: str
+    # Keyed by the model's own tables (layouts, field names, presets): a few hundred keys
+    # at most, the same for every state, so a running server fills them once.
+    tables: bool = False
 
 
 # name: (bound in entries, what the key is). Sizes fit a few users clicking through many
@@ -50,25 +53,28 @@ POLICY: dict[str, Policy] = {
     "short_ids": Policy(512, "(link store, canonical query): the stored short-link id"),
     # view models (app.views), by the values they show
     "setup_views": Policy(256, "regime, CPU, access and input address"),
-    "preset_lists": Policy(32, "the current preset's slug"),
+    "preset_lists": Policy(32, "the current preset's slug", tables=True),
     "choice_views": Policy(256, "the choices and the ones the walk used"),
     "register_views": Policy(512, "register name, layout, value, edited"),
     "register_lists": Policy(256, "regime, preset, TTBR formats and register values"),
     "address_views": Policy(512, "input address and the walk geometry"),
     "card_views": Policy(1024, "what a descriptor read shows (``views.walk.card_key``)"),
     "linux_views": Policy(256, "regime, stage parameters and stage-2 leaf"),
-    "field_help": Policy(256, "layout name and help-id prefix"),
+    "field_help": Policy(256, "layout name and help-id prefix", tables=True),
     # rendered markup (app.render), by the view it renders
-    "grid_plans": Policy(512, "layout name and grid labels"),
+    "grid_plans": Policy(512, "layout name and grid labels", tables=True),
     "grid_html": Policy(4096, "a bit grid: layout, value, control and labels"),
-    "button_runs": Policy(4096, "a run of bit buttons: bits, control and tooltip"),
-    "rows_plans": Policy(128, "layout name"),
+    "button_runs": Policy(4096, "a run of bit buttons: bits, control and tooltip", tables=True),
+    "strip_html": Policy(256, "an input-address view"),
+    "rows_plans": Policy(128, "layout name", tables=True),
     "rows_html": Policy(1024, "layout name and descriptor value"),
     "card_html": Policy(1024, "a card view"),
     "register_html": Policy(512, "a register view"),
-    "field_help_html": Policy(512, "a field-help view, its title and id"),
-    "escaped": Policy(8192, "a text of the model's (field names, meanings)"),
-    "slugs": Policy(4096, "a name made into an HTML id"),
+    "linux_html": Policy(128, "what the Linux panel shows (``model.teach.linux.view_key``)"),
+    "linux_releases_html": Policy(32, "the kernel release the Linux panel describes", tables=True),
+    "field_help_html": Policy(512, "a field-help view, its title and id", tables=True),
+    "escaped": Policy(8192, "a text of the model's (field names, meanings)", tables=True),
+    "slugs": Policy(4096, "a name made into an HTML id", tables=True),
 }
 
 
@@ -328,10 +334,11 @@ def memo(name: str) -> Callable[[F], F]:
     return wrap
 
 
-def clear() -> None:
-    """Empty every cache."""
+def clear(tables: bool = True) -> None:
+    """Empty every cache (``tables=False``: all but those keyed by the model's tables, as a
+    running server has them after its first few requests)."""
     with _registry_lock:
-        caches = list(_registry.values())
+        caches = [c for name, c in _registry.items() if tables or not POLICY[name].tables]
     for cache in caches:
         cache.clear()
 

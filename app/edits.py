@@ -7,6 +7,9 @@ field edits, bit flips, quick actions), so edits never fight each other. Any pro
 the whole edit: the caller keeps the previous state and shows the messages next to the
 controls, keyed by control name.
 
+Two steps: ``parse_form`` sorts the submitted controls into the edits they ask for (nothing
+checked yet), ``apply_edits`` checks each against the state the page showed and applies it.
+
 Control names:
   ``regime`` ``cpu`` ``access`` ``va``     the setup bar
   ``c.<choice>``                           IMPLEMENTATION DEFINED choices (as in links)
@@ -17,24 +20,25 @@ Control names:
   ``act``   = ``<address>:<action>``       a quick action on a descriptor
   ``load``  = ``<preset slug>``            load a whole preset
 
-No architecture here: layouts and quick actions come from ``model.edits``.
+No architecture here: layouts and quick actions come from ``model.explore.actions``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 
-from app.state import CHOICE_PARAMS, MASK64, REGISTER_PARAMS, Problem, parse_number
+from app.state import CHOICE_PARAMS, MASK64, REGISTER_PARAMS, Problem, _choice_values, parse_number
 from app.walks import decode_cached, run_cached
 from model import CPU_PRESETS, Regime
 from model.arch.fields import Layout
-from model.arch.walker import WalkResult
-from model.explore.actions import ReadRef, apply_action, register_layout, sync_regime
+from model.arch.result import ReadRef, WalkResult
+from model.explore.actions import apply_action, register_layout, sync_regime
 from model.explore.configs import CONFIG_PRESETS, Configuration
 
 ACCESS_VALUES = tuple(f"el{el}{kind}" for el in (0, 1, 2) for kind in "rwx")
-EDIT_KEYS = ("regime", "cpu", "access", "va", "flip", "act", "load")
+SETUP_CONTROLS = ("regime", "cpu", "access", "va")
+REGIMES = tuple(r.value for r in Regime)
 
 
 @dataclass
@@ -48,118 +52,205 @@ class EditOutcome:
     typed: dict[str, str] = field(default_factory=dict)
     link_problems: list[Problem] = field(default_factory=list)
     loaded: bool = False
+    kernel: str | None = None  # the release the page's Linux panel describes (kept)
 
     @property
     def ok(self) -> bool:
         return not self.errors
 
 
-def _number(text: str, bits: int = 64) -> int:
-    return parse_number(text, bits)
+# -- 1. the form, sorted into edits -----------------------------------------------------------
 
 
-def register_param(name: str) -> str:
-    return name.lower()
+@dataclass
+class FormEdits:
+    """What a submitted explorer form asks for, by kind, as typed (nothing checked yet)."""
+
+    start: str = ""  # ``from``: the link query of the state the page shows
+    load: str = ""  # a preset to load instead
+    controls: dict[str, str] = field(default_factory=dict)  # every named control, as typed
+    setup: dict[str, str] = field(default_factory=dict)  # regime, cpu, access, va
+    choices: dict[str, str] = field(default_factory=dict)  # c.<choice>
+    registers: dict[str, str] = field(default_factory=dict)  # r.<register>
+    descriptors: dict[str, str] = field(default_factory=dict)  # m.<address>, in form order
+    fields: dict[str, str] = field(default_factory=dict)  # f.<register>.<Field>, in form order
+    flips: list[str] = field(default_factory=list)
+    actions: list[str] = field(default_factory=list)
+
+
+def parse_form(pairs: Iterable[tuple[str, str]]) -> FormEdits:
+    """Sort a submitted explorer form (name/value pairs; the last value of a name counts,
+    ``flip`` and ``act`` may repeat) into the edits it asks for."""
+    edits = FormEdits()
+    for key, value in pairs:
+        if key == "flip":
+            edits.flips.append(value)
+        elif key == "act":
+            edits.actions.append(value)
+        else:
+            edits.controls[key] = value
+    for key, value in edits.controls.items():
+        if key in SETUP_CONTROLS:
+            edits.setup[key] = value
+        elif key in CHOICE_PARAMS:
+            edits.choices[key] = value
+        elif key.startswith("r.") and key[2:] in REGISTER_PARAMS:
+            edits.registers[key] = value
+        elif key.startswith("m."):
+            edits.descriptors[key] = value
+        elif key.startswith("f."):
+            edits.fields[key] = value
+    edits.start = edits.controls.get("from", "")
+    edits.load = edits.controls.get("load", "")
+    return edits
+
+
+# -- 2. the edits, checked and applied ---------------------------------------------------------
+
+
+class _Refusals:
+    """The controls whose value is refused: why, and what was typed (shown back)."""
+
+    def __init__(self, out: EditOutcome, edits: FormEdits) -> None:
+        self.out = out
+        self.typed = edits.controls
+
+    def __call__(self, name: str, message: str) -> None:
+        self.out.errors[name] = message
+        self.out.typed[name] = self.typed.get(name, "")
+
+    def __bool__(self) -> bool:
+        return bool(self.out.errors)
 
 
 def apply_form(pairs: Iterable[tuple[str, str]]) -> EditOutcome:
     """Apply a submitted explorer form (a list of name/value pairs)."""
-    form: dict[str, str] = {}
-    flips: list[str] = []
-    actions: list[str] = []
-    for key, value in pairs:
-        if key == "flip":
-            flips.append(value)
-        elif key == "act":
-            actions.append(value)
-        else:
-            form[key] = value
+    return apply_edits(parse_form(pairs))
 
-    decoded = decode_cached(form.get("from", ""))
+
+def apply_edits(edits: FormEdits) -> EditOutcome:
+    """Check the edits against the state the page showed and apply them, in order."""
+    decoded = decode_cached(edits.start)
     before = decoded.config
     before_result = run_cached(before)
-    out = EditOutcome(before, before_result, before, link_problems=decoded.problems)
-
-    slug = form.get("load")
-    if slug:
-        if slug in CONFIG_PRESETS:
-            out.config = CONFIG_PRESETS[slug]
+    out = EditOutcome(
+        before, before_result, before, link_problems=decoded.problems, kernel=decoded.kernel
+    )
+    if edits.load:
+        if edits.load in CONFIG_PRESETS:
+            out.config = CONFIG_PRESETS[edits.load]
             out.loaded = True
         else:
-            out.errors["load"] = f"no preset {slug!r}"
+            out.errors["load"] = f"no preset {edits.load!r}"
         return out
 
-    errors = out.errors
-    typed = out.typed
+    refuse = _Refusals(out, edits)
     config = before
-
-    def note(name: str, message: str) -> None:
-        errors[name] = message
-        typed[name] = form.get(name, "")
-
-    # 1. the setup bar
-    changes: dict = {}
-    if "regime" in form and form["regime"] != before.regime:
-        if form["regime"] in [r.value for r in Regime]:
-            changes["regime"] = form["regime"]
-        else:
-            note("regime", f"unknown regime {form['regime'][:40]!r}")
-    if "cpu" in form and form["cpu"] != before.cpu:
-        if form["cpu"] in CPU_PRESETS:
-            changes["cpu"] = form["cpu"]
-        else:
-            note("cpu", f"unknown CPU preset {form['cpu'][:40]!r}")
-    if "access" in form and form["access"] != before.access:
-        if form["access"] in ACCESS_VALUES:
-            changes["access"] = form["access"]
-        else:
-            note("access", "expected el0/el1/el2 and r/w/x, e.g. el1r")
-    if "va" in form and form["va"].strip() != f"{before.address:#x}":
-        try:
-            changes["address"] = _number(form["va"])
-        except ValueError as error:
-            note("va", str(error))
+    changes = _setup_changes(edits.setup, before, refuse)
     if changes:
         config = replace(config, **changes)
-
-    # 2. choices
-    choice_changes = {}
-    for param, name in CHOICE_PARAMS.items():
-        if param in form and form[param] != getattr(before.choices, name):
-            value = form[param]
-            if value in _choice_options(name):
-                choice_changes[name] = value
-            else:
-                note(param, f"not one of {', '.join(_choice_options(name))}")
-    if choice_changes:
-        config = replace(config, choices=replace(config.choices, **choice_changes))
-
-    # 3. whole registers in hex
+    choices = _choice_changes(edits.choices, before, refuse)
+    if choices:
+        config = replace(config, choices=replace(config.choices, **choices))
     registers = dict(config.registers)
+    registers.update(_register_values(edits.registers, before, refuse))
+    reads = _reads_by_address(before_result)
+    memory = _descriptor_values(edits.descriptors, reads, refuse)
+    _apply_fields(edits.fields, before, before_result, registers, refuse)
+    address = _apply_flips(edits.flips, config.address, registers, memory, reads, refuse)
+    if refuse:
+        return out
+
+    config = replace(config, address=address & MASK64, registers=registers)
+    if memory:
+        config = config.with_memory(memory)
+    config = sync_regime(before, config)
+    # Quick actions last, on the descriptors the page showed.
+    for item in edits.actions:
+        address_text, _, action = item.partition(":")
+        try:
+            config = apply_action(config, before_result, parse_number(address_text), action)
+        except ValueError as error:
+            refuse("act", str(error))
+    if not refuse:
+        out.config = config
+    return out
+
+
+def _setup_changes(setup: Mapping[str, str], before: Configuration, refuse: _Refusals) -> dict:
+    """The set-up bar: regime, CPU, access and input address, where changed."""
+    changes: dict = {}
+    regime, cpu, access = setup.get("regime"), setup.get("cpu"), setup.get("access")
+    if regime is not None and regime != before.regime:
+        if regime in REGIMES:
+            changes["regime"] = regime
+        else:
+            refuse("regime", f"unknown regime {regime[:40]!r}")
+    if cpu is not None and cpu != before.cpu:
+        if cpu in CPU_PRESETS:
+            changes["cpu"] = cpu
+        else:
+            refuse("cpu", f"unknown CPU preset {cpu[:40]!r}")
+    if access is not None and access != before.access:
+        if access in ACCESS_VALUES:
+            changes["access"] = access
+        else:
+            refuse("access", "expected el0/el1/el2 and r/w/x, e.g. el1r")
+    va = setup.get("va")
+    if va is not None and va.strip() != f"{before.address:#x}":
+        try:
+            changes["address"] = parse_number(va)
+        except ValueError as error:
+            refuse("va", str(error))
+    return changes
+
+
+def _choice_changes(
+    choices: Mapping[str, str], before: Configuration, refuse: _Refusals
+) -> dict[str, str]:
+    """The IMPLEMENTATION DEFINED choices, where changed."""
+    changes = {}
+    for param, name in CHOICE_PARAMS.items():
+        value = choices.get(param)
+        if value is None or value == getattr(before.choices, name):
+            continue
+        if value in _choice_values(name):
+            changes[name] = value
+        else:
+            refuse(param, f"not one of {', '.join(_choice_values(name))}")
+    return changes
+
+
+def _register_values(
+    registers: Mapping[str, str], before: Configuration, refuse: _Refusals
+) -> dict[str, int]:
+    """Whole registers typed in hex, where changed."""
+    values = {}
     for param, register in REGISTER_PARAMS.items():
         key = f"r.{param}"
-        if key not in form:
+        if key not in registers:
             continue
         old = int(before.registers.get(register, 0)) & MASK64
-        if form[key].strip() == f"{old:#x}":
+        if registers[key].strip() == f"{old:#x}":
             continue
         try:
-            value = _number(form[key])
+            value = parse_number(registers[key])
         except ValueError as error:
-            note(key, str(error))
+            refuse(key, str(error))
             continue
         if value != old:
-            registers[register] = value
+            values[register] = value
+    return values
 
-    reads = _reads_by_address(before_result)
 
-    # 4. whole descriptors in hex
+def _descriptor_values(
+    descriptors: Mapping[str, str], reads: Mapping[int, ReadRef], refuse: _Refusals
+) -> dict[int, int]:
+    """Whole descriptors typed in hex, where changed (only those the page showed)."""
     memory: dict[int, int] = {}
-    for key, text in form.items():
-        if not key.startswith("m."):
-            continue
+    for key, text in descriptors.items():
         try:
-            address = _number(key[2:])
+            address = parse_number(key[2:])
         except ValueError:
             continue
         ref = reads.get(address)
@@ -169,20 +260,27 @@ def apply_form(pairs: Iterable[tuple[str, str]]) -> EditOutcome:
         if text.strip() == f"{old:#x}":
             continue
         try:
-            value = _number(text)
+            value = parse_number(text)
         except ValueError as error:
-            note(key, str(error))
+            refuse(key, str(error))
             continue
         if value != old:
             memory[address] = value
+    return memory
 
-    # 5. field edits (compared with the fields of the state the page showed)
+
+def _apply_fields(
+    fields: Mapping[str, str],
+    before: Configuration,
+    before_result: WalkResult,
+    registers: dict[str, int],
+    refuse: _Refusals,
+) -> None:
+    """Register fields typed one by one, compared with the fields of the state the page
+    showed and set in ``registers``."""
     layouts: dict[str, Layout] = {}
-    for key, text in form.items():
-        if not key.startswith("f."):
-            continue
-        _, _, rest = key.partition(".")
-        param, _, field_name = rest.partition(".")
+    for key, text in fields.items():
+        param, _, field_name = key[2:].partition(".")
         register = REGISTER_PARAMS.get(param)
         if register is None:
             continue
@@ -193,40 +291,51 @@ def apply_form(pairs: Iterable[tuple[str, str]]) -> EditOutcome:
             )
         if field_name not in layout:
             continue
-        spec = layout.field(field_name)
-        old_reg = int(before.registers.get(register, 0)) & MASK64
-        in_place = spec.kind == "address"
-        old = (
-            layout.get_in_place(old_reg, field_name)
-            if in_place
-            else layout.get(old_reg, field_name)
-        )
-        if text.strip() in (str(old), f"{old:#x}"):
-            continue
-        try:
-            value = _number(text)
-        except ValueError as error:
-            note(key, str(error))
-            continue
-        if value == old:
-            continue
-        if in_place:
-            if value & ~spec.mask:
-                note(
-                    key,
-                    f"{value:#x} does not fit {spec.name}[{spec.hi}:{spec.lo}] "
-                    f"(bits below {spec.lo} and above {spec.hi} must be zero)",
-                )
-                continue
-            value >>= spec.lo
-        if value >> spec.width:
-            top = (1 << spec.width) - 1
-            note(key, f"{value} is out of range for {spec.name}: 0 to {top} ({spec.width} bits)")
-            continue
-        registers[register] = layout.set(registers.get(register, 0), field_name, value)
+        value = _field_value(layout, field_name, before.registers.get(register, 0), text)
+        if isinstance(value, str):
+            refuse(key, value)
+        elif value is not None:
+            registers[register] = layout.set(registers.get(register, 0), field_name, value)
 
-    # 6. bit flips
-    address = config.address
+
+def _field_value(layout: Layout, name: str, register_value: int, text: str) -> int | str | None:
+    """The value typed for a field, shifted into the field: ``None`` when unchanged, a
+    message when it cannot be used. An address field is typed as the address it holds."""
+    spec = layout.field(name)
+    old_reg = int(register_value) & MASK64
+    in_place = spec.kind == "address"
+    old = layout.get_in_place(old_reg, name) if in_place else layout.get(old_reg, name)
+    if text.strip() in (str(old), f"{old:#x}"):
+        return None
+    try:
+        value = parse_number(text)
+    except ValueError as error:
+        return str(error)
+    if value == old:
+        return None
+    if in_place:
+        if value & ~spec.mask:
+            return (
+                f"{value:#x} does not fit {spec.name}[{spec.hi}:{spec.lo}] "
+                f"(bits below {spec.lo} and above {spec.hi} must be zero)"
+            )
+        value >>= spec.lo
+    if value >> spec.width:
+        top = (1 << spec.width) - 1
+        return f"{value} is out of range for {spec.name}: 0 to {top} ({spec.width} bits)"
+    return value
+
+
+def _apply_flips(
+    flips: Iterable[str],
+    address: int,
+    registers: dict[str, int],
+    memory: dict[int, int],
+    reads: Mapping[int, ReadRef],
+    refuse: _Refusals,
+) -> int:
+    """Bit flips of the input address, registers and descriptors the page showed; returns
+    the input address."""
     for flip in flips:
         target, _, bit_text = flip.rpartition(":")
         try:
@@ -234,7 +343,7 @@ def apply_form(pairs: Iterable[tuple[str, str]]) -> EditOutcome:
             if not 0 <= bit < 64:
                 raise ValueError
         except ValueError:
-            note("flip", f"bad bit {bit_text[:10]!r}")
+            refuse("flip", f"bad bit {bit_text[:10]!r}")
             continue
         if target == "va":
             address ^= 1 << bit
@@ -243,57 +352,27 @@ def apply_form(pairs: Iterable[tuple[str, str]]) -> EditOutcome:
             registers[register] = int(registers.get(register, 0)) ^ (1 << bit)
         elif target.startswith("m."):
             try:
-                pa = _number(target[2:])
+                pa = parse_number(target[2:])
             except ValueError as error:
-                note("flip", str(error))
+                refuse("flip", str(error))
                 continue
             ref = reads.get(pa)
             if ref is None:
-                note("flip", f"the walk reads no descriptor at {pa:#x}")
+                refuse("flip", f"the walk reads no descriptor at {pa:#x}")
                 continue
-            current = memory.get(pa, ref.read.raw or 0)
-            memory[pa] = current ^ (1 << bit)
+            memory[pa] = memory.get(pa, ref.read.raw or 0) ^ (1 << bit)
         else:
-            note("flip", f"unknown control {target[:40]!r}")
-
-    if errors:
-        return out
-
-    config = replace(config, address=address & MASK64)
-    config = replace(config, registers=registers)
-    if memory:
-        config = config.with_memory(memory)
-    config = sync_regime(before, config)
-
-    # 7. quick actions (on the descriptors the page showed)
-    for item in actions:
-        address_text, _, action = item.partition(":")
-        try:
-            pa = _number(address_text)
-            config = apply_action(config, before_result, pa, action)
-        except ValueError as error:
-            note("act", str(error))
-    if errors:
-        return out
-    out.config = config
-    return out
+            refuse("flip", f"unknown control {target[:40]!r}")
+    return address
 
 
 def _reads_by_address(result: WalkResult) -> dict[int, ReadRef]:
-    """``find_read`` for every address at once: the last read of each descriptor address."""
+    """The last read of each descriptor address the walk read (both stages)."""
     out: dict[int, ReadRef] = {}
     for ref in result.reads():
         if ref.read.desc_address is not None and ref.read.raw is not None:
             out[ref.read.desc_address] = ref
     return out
-
-
-def _choice_options(name: str) -> tuple[str, ...]:
-    from typing import get_args, get_type_hints
-
-    from model import Choices
-
-    return get_args(get_type_hints(Choices)[name])
 
 
 def is_edit(params: Iterable[tuple[str, str]]) -> bool:

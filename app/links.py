@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Protocol
 from urllib.parse import urlencode
@@ -43,6 +44,12 @@ def page_path(query: str) -> str:
     return f"/?{query}" if query else "/"
 
 
+def with_kernel(query: str, kernel: str | None) -> str:
+    """A state's link query with the kernel release its Linux panel describes (``kernel=``:
+    not part of the walk, so not of the canonical query, but kept from edit to edit)."""
+    return f"{query}&kernel={kernel}" if kernel else query
+
+
 def txt_path(query: str) -> str:
     return f"/walk.txt?{query}"
 
@@ -63,6 +70,11 @@ def short_info_path(link_id: str) -> str:
 
 def compare_path(a_query: str, b_query: str) -> str:
     return "/compare?" + urlencode({"a": a_query, "b": b_query})
+
+
+def decode_path(params: Mapping[str, str | None]) -> str:
+    """The decoder with its form filled in (empty parameters left out)."""
+    return "/decode?" + urlencode({k: v for k, v in params.items() if v not in ("", None)})
 
 
 # -- absolute links ----------------------------------------------------------------------------

@@ -9,7 +9,7 @@ again. Everything here is derived from the canonical query alone (bounds: ``app.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from app.cache import lru
@@ -27,13 +27,15 @@ _queries = lru("config_queries")
 
 @dataclass
 class State:
-    """One explorer state: its canonical query, configuration and walk, and its view (built
-    on first use by ``app.views.explorer_view``; the same for every request)."""
+    """One explorer state: its canonical query, configuration and walk, and its views (built
+    on first use by ``app.views.explorer_view``, the same for every request): one per kernel
+    release its Linux panel was asked for (``None``: current mainline; releases are the
+    model's list, so this stays small)."""
 
     query: str
     config: Configuration
     result: WalkResult
-    view: Any = None
+    views: dict[str | None, Any] = field(default_factory=dict)
 
 
 def query_of(config: Configuration) -> str:

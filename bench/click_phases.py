@@ -29,7 +29,7 @@ STEPS = (
     "name the new state, find the old view",
     "walk (model, via app.walks.state_of)",
     "build the view (app.views.explorer_view)",
-    "compare views (changed_regions)",
+    "compare views (app.fragment.changed_regions)",
     "short-link lookup",
     "render the answer (app.fragment)",
     "compress (Brotli)",
@@ -37,18 +37,19 @@ STEPS = (
 
 
 def clear_caches() -> None:
+    """Forget every state, view and rendered region (not the plans built from the model's
+    tables, which a running server builds once)."""
     from app import cache
 
-    cache.clear()
+    cache.clear(tables=False)
 
 
 def time_clicks(chains, rounds: int) -> list[float]:
     from app.compression import compress
     from app.edits import apply_form
-    from app.fragment import render_fragment
+    from app.fragment import changed_regions, render_fragment
     from app.links import Links
     from app.routes import explorer as route
-    from app.templating import field_help_html
     from app.walks import query_of, state_of
 
     forms = [
@@ -74,18 +75,11 @@ def time_clicks(chains, rounds: int) -> list[float]:
             t3 = clock()
             view = route.state_view(state)
             t4 = clock()
-            regions = route.changed_regions(old, view, everything=outcome.loaded)
+            regions = changed_regions(old, view, everything=outcome.loaded)
             t5 = clock()
             share = links.share(query, links.short_of(query))
             t6 = clock()
-            html = render_fragment(
-                view,
-                regions,
-                cards=[],
-                share=share,
-                template=route.oob_partial,
-                field_help_html=field_help_html,
-            )
+            html = render_fragment(view, regions, share_links=share)
             t7 = clock()
             compress("br", html.encode())
             t8 = clock()

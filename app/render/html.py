@@ -3,6 +3,7 @@ error messages and their ARIA links."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from html import escape as _html_escape
 
 from markupsafe import Markup
@@ -59,7 +60,7 @@ def yesno(flag: bool) -> str:
     return '<span class="yes">✓ yes</span>' if flag else '<span class="no">✗ no</span>'
 
 
-def options_html(options, selected: str) -> str:
+def options_html(options: Iterable[tuple[str, str]], selected: str) -> str:
     """``<option>`` elements of ``(value, label)`` pairs, ``selected`` marked."""
     return "".join(
         f'<option value="{esc(v)}"{" selected" if v == selected else ""}>{esc(label)}</option>'

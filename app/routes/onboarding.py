@@ -4,21 +4,18 @@ matrix, linux, glossary); this module only turns its data into template contexts
 
 from __future__ import annotations
 
-from urllib.parse import urlencode
-
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
-from app.links import compare_path, page_path
+from app.links import compare_path, decode_path, page_path
 from app.state import decode as decode_query
 from app.state import encode, parse_number
 from app.templating import templates
-from model.arch.walker import WalkResult
+from app.views.onboarding import walk_summary
 from model.explore.compare import compare, flip_ds, other_granule
-from model.explore.configs import Configuration, run
+from model.explore.configs import Configuration
 from model.teach import decode as dec
 from model.teach import glossary, kernel_facts, matrix, reference, tour
-from model.teach.linux import linux_view
 
 router = APIRouter(tags=["onboarding"])
 
@@ -29,65 +26,6 @@ def explorer_url(config: Configuration) -> str:
 
 def compare_url(a: Configuration, b: Configuration) -> str:
     return compare_path(encode(a), encode(b))
-
-
-# -- walk summaries ----------------------------------------------------------------------------
-
-
-def _hex(value: int | None) -> str:
-    return "" if value is None else f"{value:#x}"
-
-
-def walk_summary(
-    config: Configuration, result: WalkResult | None = None, kernel: str | None = None
-) -> dict:
-    """Compact, template-ready walk: one row per level, then the outcome."""
-    result = result or run(config)
-    linux = linux_view(config, result, kernel)
-    names = {n["level"]: n["name"] for n in linux["levels"]}
-    rows = []
-    s1_stage = 1 if "s1" in result.params else 2
-    for lr in (ref.read for ref in result.reads(nested=False)):
-        name = "VA" if lr.stage == 1 and config.regime != "stage2" else "IPA"
-        if lr.stage == 2 and s1_stage == 1:
-            name = "IPA"
-        rows.append(
-            {
-                "stage": lr.stage,
-                "level": lr.level,
-                "linux": names.get(lr.level, "") if lr.stage == s1_stage else "",
-                "index": f"{name}[{lr.index_hi}:{lr.index_lo}]",
-                "index_value": lr.index,
-                "table_base": _hex(lr.table_base),
-                "desc_address": _hex(lr.desc_address) or "(stage-2 fault)",
-                "raw": _hex(lr.raw),
-                "kind": lr.kind,
-                "next": _hex(lr.next_address or lr.output_address),
-                "synthetic": lr.synthetic,
-            }
-        )
-    fault = result.fault
-    params = []
-    for key, p in result.params.items():
-        facts = (f for f in p.facts() if f.key != "table_base")
-        params.append({"stage": key, "text": ", ".join(f"{f.name} {f.text}" for f in facts)})
-    return {
-        "rows": rows,
-        "params": params,
-        "ok": result.ok,
-        "input": _hex(result.input_address),
-        "oa": _hex(result.output_address) if result.ok else "",
-        "fault": None
-        if fault is None
-        else {
-            "name": fault.fsc_name,
-            "fsc": f"{fault.fsc:#04x}",
-            "level": fault.level,
-            "stage": fault.stage,
-            "message": fault.message,
-        },
-        "linux": linux,
-    }
 
 
 def _render(request: Request, name: str, context: dict, status: int = 200) -> HTMLResponse:
@@ -106,12 +44,12 @@ def _kernel_version(kernel: str) -> tuple[kernel_facts.KernelVersion, str]:
 
 
 @router.get("/tour", response_class=HTMLResponse)
-def tour_start(request: Request):
+def tour_start(request: Request) -> HTMLResponse:
     return tour_step(request, 1)
 
 
 @router.get("/tour/{n}", response_class=HTMLResponse)
-def tour_step(request: Request, n: int, kernel: str = ""):
+def tour_step(request: Request, n: int, kernel: str = "") -> HTMLResponse:
     steps = tour.steps()
     if not 1 <= n <= len(steps):
         return _render(
@@ -156,7 +94,7 @@ def tour_step(request: Request, n: int, kernel: str = ""):
 
 
 @router.get("/compare", response_class=HTMLResponse)
-def compare_page(request: Request, a: str = "", b: str = ""):
+def compare_page(request: Request, a: str = "", b: str = "") -> HTMLResponse:
     da = decode_query(a)
     problems = [f"a: {p}" for p in da.problems]
     ca = da.config
@@ -189,7 +127,7 @@ def compare_page(request: Request, a: str = "", b: str = ""):
 
 
 @router.get("/geometry", response_class=HTMLResponse)
-def geometry_page(request: Request):
+def geometry_page(request: Request) -> HTMLResponse:
     s1 = reference.stage1_rows()
     s2 = reference.stage2_rows()
     groups = []
@@ -215,10 +153,6 @@ def geometry_page(request: Request):
 # -- decoder ----------------------------------------------------------------------------------
 
 
-def _decode_url(params: dict) -> str:
-    return "/decode?" + urlencode({k: v for k, v in params.items() if v not in ("", None)})
-
-
 @router.get("/decode", response_class=HTMLResponse)
 def decode_page(
     request: Request,
@@ -228,7 +162,7 @@ def decode_page(
     variant: str = "DS0",
     granule: str = "4",
     fmt: str = "48",
-):
+) -> HTMLResponse:
     form = {
         "reg": reg,
         "value": value,
@@ -256,7 +190,7 @@ def decode_page(
         context["error"] = str(error)
         return _render(request, "decode.html", context, 422)
     context["decoding"] = dec.decode(target, number)
-    context["permalink"] = _decode_url(
+    context["permalink"] = decode_path(
         {
             "reg": reg,
             "value": f"{number:#x}",
@@ -270,7 +204,7 @@ def decode_page(
 
 
 @router.get("/matrix", response_class=HTMLResponse)
-def matrix_page(request: Request, valid: str = "", kernel: str = ""):
+def matrix_page(request: Request, valid: str = "", kernel: str = "") -> HTMLResponse:
     version, error = _kernel_version(kernel)
     rows = matrix.rows(version.tag)
     shown = [r for r in rows if r.valid] if valid == "1" else list(rows)
@@ -300,7 +234,7 @@ def matrix_page(request: Request, valid: str = "", kernel: str = ""):
 
 
 @router.get("/glossary", response_class=HTMLResponse)
-def glossary_page(request: Request):
+def glossary_page(request: Request) -> HTMLResponse:
     terms = sorted(glossary.TERMS, key=lambda t: t.title.lower())
     facts = {f.key: f.to_dict() for f in kernel_facts.FACTS}
     return _render(
@@ -311,5 +245,5 @@ def glossary_page(request: Request):
 
 
 @router.get("/tour/", include_in_schema=False)
-def tour_slash():
+def tour_slash() -> RedirectResponse:
     return RedirectResponse("/tour", status_code=308)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from fastapi import APIRouter, Form, Request
-from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse
+from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
 
 from app.errors import SafeJSONResponse
 from app.links import Links, forget_short_link, link_store, page_path, short_info_path
@@ -150,7 +150,7 @@ def _not_stored(
         507: {"description": "The store holds its quota of links"},
     },
 )
-def make_short_link(request: Request, query: str = Form(..., max_length=16_384)):
+def make_short_link(request: Request, query: str = Form(..., max_length=16_384)) -> Response:
     """Stores the canonical form of ``query`` and answers, for htmx, the short-link slot of the
     share panel; for a plain form post, a 303 to ``/s/<id>/info``. When no link can be made
     the answer (the slot, or a page) says why in a sentence: 400 for a broken link, 429 over
@@ -226,7 +226,7 @@ def stored_query(request: Request, link_id: str) -> str | HTMLResponse:
         503: {"description": "The store cannot be read now; the page says why"},
     },
 )
-def open_short_link(request: Request, link_id: str):
+def open_short_link(request: Request, link_id: str) -> Response:
     """Redirects (303) to the explorer at the full-state link stored under ``link_id``."""
     query = stored_query(request, link_id)
     if isinstance(query, HTMLResponse):
@@ -235,7 +235,7 @@ def open_short_link(request: Request, link_id: str):
 
 
 @router.get("/s/{link_id}/info", tags=["sharing"])
-def short_link_info(request: Request, link_id: str):
+def short_link_info(request: Request, link_id: str) -> Response:
     """The page a no-JS "Short link" form post lands on: both links, the twins, copy buttons."""
     query = stored_query(request, link_id)
     if isinstance(query, HTMLResponse):

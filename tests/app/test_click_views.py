@@ -9,7 +9,8 @@ from itertools import pairwise
 import pytest
 
 from app.edits import apply_form
-from app.routes.explorer import changed_regions
+from app.fragment import changed_regions
+from app.render.grids import bit_grid
 from app.state import encode
 from app.views import card_view, explorer_view
 from model.explore.configs import CONFIG_PRESETS, run
@@ -46,13 +47,10 @@ def test_shared_views_equal_fresh_ones(slug):
     for config in random_states(slug, 40, seed=len(slug)):
         result = run(config)
         view = explorer_view(config, result)
-        name = "IPA" if config.regime == "stage2" else "VA"
-        main = [card_view(r, config, {}, {}, name) for r in result.reads() if r.role == "main"]
-        final = [
-            card_view(r, config, {}, {}, "IPA") for r in result.reads() if r.role == "final-s2"
-        ]
-        assert view["walk"]["cards"] == main
-        assert view["walk"]["final_cards"] == final
+        main = [card_view(r, config, {}, {}) for r in result.reads() if r.role == "main"]
+        final = [card_view(r, config, {}, {}) for r in result.reads() if r.role == "final-s2"]
+        assert list(view.walk.cards) == main
+        assert list(view.walk.final_cards) == final
 
 
 @pytest.mark.parametrize("slug", ["4k-52-lpa2", "s1-48-over-s2-52"])
@@ -62,32 +60,27 @@ def test_changed_regions_cover_every_difference(slug):
     views = [explorer_view(c, run(c)) for c in states]
     for old, new in pairwise(views):
         regions = changed_regions(old, new)
-        ow, nw = old["walk"], new["walk"]
-        if regions.get("walk"):
+        ow, nw = old.walk, new.walk
+        if regions.walk:
             continue
-        for i, card in enumerate(nw["cards"]):
-            if i >= len(ow["cards"]) or ow["cards"][i] != card:
-                assert i in regions["slots"]
-        for i in range(len(nw["cards"]), len(ow["cards"])):
-            assert i in regions["slots"]  # emptied
-        for i, card in enumerate(nw["final_cards"]):
-            if i >= len(ow["final_cards"]) or ow["final_cards"][i] != card:
-                assert i in regions["final_slots"]
-        if ow["address"] != nw["address"] or ow["fault"] != nw["fault"]:
-            assert regions.get("walk-head")
-        if (ow["oa"], ow["attrs"], ow["perms"], ow["par"]) != (
-            nw["oa"],
-            nw["attrs"],
-            nw["perms"],
-            nw["par"],
-        ):
-            assert regions.get("walk-oa")
-        if regions.get("registers"):
+        for i, card in enumerate(nw.cards):
+            if i >= len(ow.cards) or ow.cards[i] != card:
+                assert i in regions.slots
+        for i in range(len(nw.cards), len(ow.cards)):
+            assert i in regions.slots  # emptied
+        for i, card in enumerate(nw.final_cards):
+            if i >= len(ow.final_cards) or ow.final_cards[i] != card:
+                assert i in regions.final_slots
+        if (ow.address, ow.fault, ow.esr_iss) != (nw.address, nw.fault, nw.esr_iss):
+            assert "head" in regions.walk_parts
+        if (ow.output, ow.attrs, ow.perms, ow.par) != (nw.output, nw.attrs, nw.perms, nw.par):
+            assert "output" in regions.walk_parts
+        if regions.registers:
             continue
-        sent = regions["register"] | regions["register_part"]
-        for o, n in zip(old["registers"], new["registers"], strict=True):
+        sent = regions.register | regions.register_part
+        for o, n in zip(old.registers, new.registers, strict=True):
             if o != n:
-                assert n["param"] in sent
+                assert n.param in sent
 
 
 @pytest.mark.parametrize("bits", [(55, 56, 57, 58), (59, 60), (2, 3, 4)])
@@ -101,6 +94,7 @@ def test_value_only_edits_rebuild_the_card(bits):
         config = apply_form([("flip", flip), ("from", encode(config))]).config
         result = run(config)
         view = explorer_view(config, result)
-        card = view["walk"]["cards"][-1]
-        assert card["raw"] == f"{result.levels[-1].raw:#x}"
-        assert card["grid"].count('aria-pressed="true"') == bin(result.levels[-1].raw).count("1")
+        card = view.walk.cards[-1]
+        assert card.raw == f"{result.levels[-1].raw:#x}"
+        grid = bit_grid(card.grid)
+        assert grid.count('aria-pressed="true"') == bin(result.levels[-1].raw).count("1")
