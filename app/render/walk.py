@@ -10,7 +10,7 @@ from markupsafe import Markup
 from app.cache import lru
 from app.render.grids import address_strip, bit_grid, decoded_rows, field_help
 from app.render.html import error_html, esc, invalid_attrs, oob_attr, yesno
-from app.views.walk import CardView, NestedWalk, WalkView, card_slots
+from app.views.walk import CardView, NestedWalk, UpdateView, WalkView, card_slots
 
 e = esc
 
@@ -60,6 +60,8 @@ def _card_inside(c: CardView) -> str:
     )
     if c.nested:
         out.append(_nested(c.nested))
+    if c.update:
+        out.append(_update(c.update))
     if c.hex_name:
         out.append(_editor(c))
     return "".join(out)
@@ -85,6 +87,22 @@ def _nested(nested: NestedWalk) -> str:
     if nested.fault:
         f = nested.fault
         out += f'    <p class="err">Stage-2 fault: {e(f.fsc_name)} (FSC {e(f.fsc)})</p>\n'
+    if nested.update:
+        out += _update(nested.update)
+    return out + "  </div>\n"
+
+
+def _update(u: UpdateView) -> str:
+    """A hardware update of the descriptor (FEAT_HAFDBS): old -> new value and what memory
+    would hold; the walk never changes memory itself."""
+    out = (
+        '  <div class="hwupdate" role="group" aria-label="Hardware update">\n'
+        f'    <p class="nt">Hardware update ({e(u.changes)}): <code>{e(u.old)}</code> → '
+        f"<code>{e(u.new)}</code>{'' if u.written else ' (not written)'}</p>\n"
+        f'    <p class="why">{e(u.explanation)}</p>\n'
+    )
+    if u.fault:
+        out += f'    <p class="err">{e(u.fault)}</p>\n'
     return out + "  </div>\n"
 
 

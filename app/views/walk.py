@@ -33,6 +33,7 @@ from model.arch.geometry import FINAL_LEVEL
 from model.arch.params import WalkParams
 from model.arch.permissions import Permissions, TwoStagePermissions
 from model.arch.result import FINAL, MAIN, NESTED, ReadRef, StageWalk, WalkResult
+from model.arch.updates import HardwareUpdate
 from model.explore.actions import address_segments, display_layout, quick_actions
 from model.explore.configs import Configuration
 
@@ -145,6 +146,41 @@ class NestedRow(NamedTuple):
     synthetic: bool
 
 
+class UpdateView(NamedTuple):
+    """A hardware update of the Access flag or dirty state the walk makes to a descriptor
+    (FEAT_HAFDBS): what changes, the value before and after, and what memory would hold."""
+
+    changes: str
+    old: str
+    new: str
+    written: bool
+    explanation: str
+    fault: str  # why stage 2 refused the write; empty when it was written
+
+
+def update_view(u: HardwareUpdate) -> UpdateView:
+    explanation = u.explanation
+    via = u.via
+    if via is not None and via.update is not None:
+        explanation += " Its write through stage 2 also updates the table page's stage-2 "
+        explanation += "descriptor: " + via.update.explanation
+    return UpdateView(
+        changes="; ".join(u.changes),
+        old=hexv(u.old),
+        new=hexv(u.new),
+        written=u.written,
+        explanation=explanation,
+        fault="" if u.fault is None else u.fault.message,
+    )
+
+
+def _update_key(u: HardwareUpdate | None) -> tuple | None:
+    """What ``update_view`` shows of an update."""
+    if u is None:
+        return None
+    return (u.explanation, u.fault is None, _update_key(u.via.update if u.via else None))
+
+
 class NestedWalk(NamedTuple):
     """The stage-2 walk that translated a stage-1 table address."""
 
@@ -152,6 +188,7 @@ class NestedWalk(NamedTuple):
     rows: tuple[NestedRow, ...]
     output: str
     fault: FaultView | None
+    update: UpdateView | None = None  # stage 2 setting AF in the table page's descriptor
 
 
 class QuickActionView(NamedTuple):
@@ -202,6 +239,7 @@ class CardView:
     table_attrs: str
     nested: NestedWalk | None
     actions: tuple[QuickActionView, ...]
+    update: UpdateView | None = None  # the hardware update the walk makes to this descriptor
     _hash: int | None = field(default=None, init=False, repr=False, compare=False)
 
 
@@ -253,6 +291,7 @@ def card_view(ref: ReadRef, config: Configuration, errors: Mapping, typed: Mappi
         table_attrs=table_attrs_text(read.attributes),
         nested=None if read.s2 is None else nested_walk(read.s2),
         actions=actions,
+        update=None if read.update is None else update_view(read.update),
     )
 
 
@@ -272,6 +311,7 @@ def _nested_key(sw: StageWalk) -> tuple:
         None
         if f is None
         else (f.kind, f.level, f.stage, f.s1ptw, f.fsc, f.fsc_name, f.message, f.fix, f.rule),
+        _update_key(sw.update),
     )
 
 
@@ -285,7 +325,7 @@ def card_key(ref: ReadRef, cpu: str) -> tuple | None:
         r.stage, r.level, r.table_base, r.table_base_origin, r.index_hi, r.index_lo, r.index,
         r.desc_address, r.desc_ipa, r.raw, r.kind, r.layout, bool(r.fields), r.next_address,
         r.output_address, r.synthetic, r.source, tuple(r.attributes.items()),
-        p.desc_variant, p.granule_kb, p.ds, cpu, nested,
+        p.desc_variant, p.granule_kb, p.ds, cpu, nested, _update_key(r.update),
     )  # fmt: skip
     try:
         hash(key)
@@ -339,6 +379,7 @@ def nested_walk(sw: StageWalk) -> NestedWalk:
         ),
         output=hexv(sw.output_address),
         fault=fault_view(sw.fault) if sw.fault else None,
+        update=None if sw.update is None else update_view(sw.update),
     )
 
 
@@ -451,7 +492,7 @@ def attrs_rows(a: OutputAttributes) -> tuple[tuple[str, str], ...]:
     if isinstance(a, Stage1Attributes):
         rows.append(("Guarded page", f"GP={_flag(a.gp)}"))
     if isinstance(a, Stage2Attributes):
-        rows.append(("Not modelled", a.fwb))
+        rows.append(("MemAttr", a.memattr_rule))
     if isinstance(a, CombinedAttributes):
         rows.append(("Combination", a.combine_note))
     return tuple(rows)
