@@ -18,6 +18,9 @@ Control names:
   ``m.<address>``                          a whole descriptor at a physical address
   ``flip``  = ``r.<register>:<bit>`` | ``m.<address>:<bit>`` | ``va:<bit>``
   ``act``   = ``<address>:<action>``       a quick action on a descriptor
+  ``fix``   = ``<kind>:<target>:<field>:<value>``  a remedy the fault offers
+                                           (``model.explore.remedies``)
+  ``refill`` = ``1``                       build the background tables for the registers
   ``load``  = ``<preset slug>``            load a whole preset
 
 No architecture here: layouts and quick actions come from ``model.explore.actions``.
@@ -35,6 +38,7 @@ from model.arch.fields import Layout
 from model.arch.result import ReadRef, WalkResult
 from model.explore.actions import apply_action, register_layout, sync_regime
 from model.explore.configs import CONFIG_PRESETS, Configuration
+from model.explore.remedies import REMEDY_KINDS, Remedy, apply_remedy
 
 ACCESS_VALUES = tuple(f"el{el}{kind}" for el in (0, 1, 2) for kind in "rwx")
 SETUP_CONTROLS = ("regime", "cpu", "access", "va")
@@ -76,6 +80,8 @@ class FormEdits:
     fields: dict[str, str] = field(default_factory=dict)  # f.<register>.<Field>, in form order
     flips: list[str] = field(default_factory=list)
     actions: list[str] = field(default_factory=list)
+    fixes: list[str] = field(default_factory=list)  # fix=<kind>:<target>:<field>:<value>
+    refill: bool = False
 
 
 def parse_form(pairs: Iterable[tuple[str, str]]) -> FormEdits:
@@ -87,6 +93,8 @@ def parse_form(pairs: Iterable[tuple[str, str]]) -> FormEdits:
             edits.flips.append(value)
         elif key == "act":
             edits.actions.append(value)
+        elif key == "fix":
+            edits.fixes.append(value)
         else:
             edits.controls[key] = value
     for key, value in edits.controls.items():
@@ -100,6 +108,7 @@ def parse_form(pairs: Iterable[tuple[str, str]]) -> FormEdits:
             edits.descriptors[key] = value
         elif key.startswith("f."):
             edits.fields[key] = value
+    edits.refill = edits.controls.get("refill") == "1"
     edits.start = edits.controls.get("from", "")
     edits.load = edits.controls.get("load", "")
     return edits
@@ -172,9 +181,31 @@ def apply_edits(edits: FormEdits) -> EditOutcome:
             config = apply_action(config, before_result, parse_number(address_text), action)
         except ValueError as error:
             refuse("act", str(error))
+    if edits.refill:
+        config = config.refilled()
+    for item in edits.fixes:
+        try:
+            config = apply_remedy(config, _remedy(item))
+        except (ValueError, KeyError) as error:
+            refuse("fix", str(error).strip("'"))
     if not refuse:
         out.config = config
     return out
+
+
+def _remedy(item: str) -> Remedy:
+    """A ``fix`` control's remedy: ``<kind>:<target>:<field>:<value>``."""
+    kind, target, field_name, value = (item.split(":") + ["", "", "", ""])[:4]
+    if kind not in REMEDY_KINDS:
+        raise ValueError(f"not a remedy {item[:40]!r}")
+    address_target = kind in ("descriptor", "action")
+    return Remedy(
+        "",
+        kind,
+        parse_number(target) if address_target else target,
+        field_name,
+        parse_number(value) if value else 0,
+    )
 
 
 def _setup_changes(setup: Mapping[str, str], before: Configuration, refuse: _Refusals) -> dict:

@@ -17,7 +17,7 @@ from app.views.walk import CardView, WalkView, card_slots
 
 # The walk regions replaced as a whole when their part of the view changed.
 WALK_PARTS: dict[str, tuple[str, ...]] = {
-    "head": ("ok", "fault", "fault_registers", "address"),
+    "head": ("ok", "fault", "address", "memory"),
     "output": ("output", "attrs", "attrs_stages", "perms", "par"),
     "warnings": ("warnings", "choices_used"),
     "help": ("help",),

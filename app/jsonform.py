@@ -19,6 +19,8 @@ U64_KEYS = frozenset(
         "input_address", "output_address", "ipa", "desc_address", "desc_ipa", "raw",
         "next_address", "table_base", "ttbr_value", "par", "esr", "far", "hpfar", "fipa",
         "block_size", "size",
+        # hardware updates (model.arch.updates): the descriptor's address, old and new value
+        "address", "old", "new",
     }
 )  # fmt: skip
 

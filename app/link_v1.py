@@ -33,6 +33,8 @@ from model.explore.background import page_descriptor
 MASK64 = (1 << 64) - 1
 _PRESETS_FILE = Path(__file__).with_name("link_v1_presets.json")
 _DEFAULT_PRESET = "4k-48"
+# Choices a version-1 link had no parameter for, with the value version 1 behaved as.
+_V1_CHOICES = (("c.par_ns", "zero"),)
 # A walk reads at most (5 + 1) * (5 + 1) - 1 descriptors; one more round proves it complete.
 _MAX_ROUNDS = 40
 
@@ -116,6 +118,9 @@ def migrate_v1(params: list[tuple[str, str]], problems: list) -> list[tuple[str,
     memory.update(link_memory)
     read = _walk_as_v1(regime, registers, memory, address, access, cpu, choices)
     extra = [("mem", f"{a:#x}:{v:#x}") for a, v in sorted(read.items()) if link_memory.get(a) != v]
+    # Choices added after version 1 whose default changes what a link shows: version 1 showed
+    # their old behaviour (PAR_EL1.NS was always 0).
+    extra += [(key, value) for key, value in _V1_CHOICES if key not in last]
     return params + extra
 
 

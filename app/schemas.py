@@ -206,7 +206,9 @@ class WalkResponse(BaseModel):
     config: dict[str, Any] = Field(description="The whole state the walk ran on")
     problems: list[str] = Field(default_factory=list, description="What a link dropped and why")
     walk: dict[str, Any] = Field(
-        description="WalkResult.to_dict(): every level read, the output address and its bit "
-        "sources, or the fault; 64-bit values as '0x…' strings",
+        description="WalkResult.to_dict(): every level read (with the hardware update of "
+        "its Access flag or dirty state, if any), the output address and its bit sources, "
+        "or the fault; hardware_updates lists the updates in walk order; 64-bit values as "
+        "'0x…' strings",
         json_schema_extra=walk_schema(),
     )

@@ -10,7 +10,8 @@ from markupsafe import Markup
 from app.cache import lru
 from app.render.grids import address_strip, bit_grid, decoded_rows, field_help
 from app.render.html import error_html, esc, invalid_attrs, oob_attr, yesno
-from app.views.walk import CardView, NestedWalk, WalkView, card_slots
+from app.views.fault import FaultView
+from app.views.walk import CardView, NestedWalk, UpdateView, WalkView, card_slots
 
 e = esc
 
@@ -25,26 +26,38 @@ def card(c: CardView, oob: bool = False) -> str:
     inside remembered by the view)."""
     cid = e(c.id)
     inside = _cards.get_or_make(c, lambda: _card_inside(c))
+    # The read's address and value ride on the card itself, for scripts and tests that read
+    # the page (a descriptor read twice has its value box on one card only).
+    data = f' data-address="{e(c.desc_address)}" data-value="{e(c.raw)}"' if c.grid else ""
     return (
         f'<article id="{cid}" class="card k-{e(c.kind)}{" changed" if c.changed else ""}" '
-        f'aria-labelledby="{cid}-title"{oob_attr(oob)}>\n{inside}</article>'
+        f'aria-labelledby="{cid}-title"{data}{oob_attr(oob)}>\n{inside}</article>'
     )
+
+
+# Where a card's descriptor came from, as a badge.
+_SOURCE_BADGES = {
+    "set": '<span class="badge changed">✎ set by this link</span>',
+    "background": '<span class="badge synth">background tables</span>',
+    "empty": '<span class="badge empty">nothing stored here (reads 0)</span>',
+    "image": '<span class="badge image">from the memory image</span>',
+}
 
 
 def _card_inside(c: CardView) -> str:
     cid = e(c.id)
+    heading = f"Stage {c.stage}, level {c.level}"
+    if c.nested_in:
+        heading += f" (for the {c.nested_in} table read)"
     out = [
         f'  <header class="cardhead">\n'
         f'    <h3 id="{cid}-title"><span class="lv">{"S2 " if c.stage == 2 else ""}'
-        f"L{c.level}</span> Stage {c.stage}, level {c.level}: "
+        f"L{c.level}</span> {heading}: "
         f'<span class="kind">{e(c.kind)}</span></h3>\n'
     ]
-    if c.changed:
-        out.append('    <span class="badge changed">✎ changed (set in memory)</span>\n')
-    elif c.from_image:
-        out.append('    <span class="badge synth">from the memory image</span>\n')
-    elif c.synthetic:
-        out.append('    <span class="badge synth">synthetic</span>\n')
+    badge = _SOURCE_BADGES.get(c.source)
+    if badge:
+        out.append(f"    {badge}\n")
     base = e(c.table_base)
     ipa = c.desc_ipa
     out.append(
@@ -60,43 +73,55 @@ def _card_inside(c: CardView) -> str:
     )
     if c.nested:
         out.append(_nested(c.nested))
-    if c.hex_name:
+    if c.update:
+        out.append(_update(c.update))
+    if c.grid is not None:
         out.append(_editor(c))
     return "".join(out)
 
 
-def _nested(nested: NestedWalk) -> str:
-    rows = "".join(
-        f'<li><span class="lv">S2 L{n.level}</span> IPA{e(n.index_range)}='
-        f"{e(n.index)} · desc@<code>{e(n.desc_address)}</code> = "
-        f"<code>{e(n.raw)}</code> "
-        f'<span class="kind">{e(n.kind)}</span>'
-        + ("" if n.synthetic else ' <span class="badge changed">✎ changed</span>')
-        + "</li>"
-        for n in nested.rows
-    )
+def _update(u: UpdateView) -> str:
+    """A hardware update of the descriptor (FEAT_HAFDBS): old -> new value and what memory
+    would hold; the walk never changes memory itself."""
     out = (
-        '  <div class="nested" role="group" aria-label="Stage 2 walk of the table address">\n'
-        '    <p class="nt">Stage 2 translated the table address '
-        f"<code>{e(nested.input)}</code>"
-        f" → <code>{e(nested.output)}</code>:</p>\n"
-        f'    <ol class="s2rows">{rows}</ol>\n'
+        '  <div class="hwupdate" role="group" aria-label="Hardware update">\n'
+        f'    <p class="nt">Hardware update ({e(u.changes)}): <code>{e(u.old)}</code> → '
+        f"<code>{e(u.new)}</code>{'' if u.written else ' (not written)'}</p>\n"
+        f'    <p class="why">{e(u.explanation)}</p>\n'
     )
-    if nested.fault:
-        f = nested.fault
-        out += f'    <p class="err">Stage-2 fault: {e(f.fsc_name)} (FSC {e(f.fsc)})</p>\n'
+    if u.fault:
+        out += f'    <p class="err">{e(u.fault)}</p>\n'
     return out + "  </div>\n"
+
+
+def _nested(nested: NestedWalk) -> str:
+    """The stage-2 walk that translated the table address: its reads as cards (editable like
+    any other), folded unless that walk faulted."""
+    fault = f' <span class="err">{e(nested.fault)}</span>' if nested.fault else ""
+    cards = "".join(f"<li>{card(c)}</li>" for c in nested.cards)
+    return (
+        f'  <details class="nested"{" open" if nested.fault else ""}>\n'
+        f"    <summary>Stage 2 translated the table address <code>{e(nested.input)}</code>"
+        f" → <code>{e(nested.output)}</code> ({len(nested.cards)} reads){fault}</summary>\n"
+        f'    <ol class="cards nested-cards">{cards}</ol>\n  </details>\n'
+    )
 
 
 def _editor(c: CardView) -> str:
     """The descriptor's value box, bit grid, result, quick actions and decoded fields."""
     hid = c.hex_id
+    if c.hex_name:
+        box = (
+            f'    <label for="{e(hid)}">Descriptor value</label>\n'
+            f'    <input id="{e(hid)}" name="{e(c.hex_name)}" class="hex" '
+            f'value="{e(c.hex_text)}"'
+            f' spellcheck="false" autocomplete="off"{invalid_attrs(hid, c.error)}>\n'
+            f"    {error_html(hid, c.error)}\n"
+        )
+    else:  # the same descriptor read again: its value box is on its first card
+        box = f'    <span class="hexro">Descriptor value <code>{e(c.raw)}</code></span>\n'
     out = [
-        f'  <div class="hexctl">\n    <label for="{e(hid)}">Descriptor value</label>\n'
-        f'    <input id="{e(hid)}" name="{e(c.hex_name)}" class="hex" '
-        f'value="{e(c.hex_text)}"'
-        f' spellcheck="false" autocomplete="off"{invalid_attrs(hid, c.error)}>\n'
-        f"    {error_html(hid, c.error)}\n"
+        f'  <div class="hexctl">\n{box}'
         f'    <span class="layout">{e(c.layout_title)} · '
         f'<a href="#{e(c.help_ref)}">field help</a></span>\n'
         f'  </div>\n  {bit_grid(c.grid) if c.grid else ""}\n  <p class="result">\n'
@@ -145,14 +170,42 @@ def card_list(kind: str, cards: tuple[CardView, ...]) -> str:
 # -- the head -------------------------------------------------------------------------------------
 
 
+def _field_table(caption: str, rows: tuple) -> str:
+    body = "".join(
+        f'<tr><th scope="row">{e(r.name)}</th><td>{e(r.bits)}</td><td><code>{e(r.value)}</code>'
+        f"</td><td>{e(r.meaning)}</td></tr>"
+        for r in rows
+    )
+    return (
+        f'<details class="decoded"><summary>{caption}</summary><table><thead><tr>'
+        '<th scope="col">Field</th><th scope="col">Bits</th><th scope="col">Value</th>'
+        f'<th scope="col">Meaning</th></tr></thead><tbody>{body}</tbody></table></details>'
+    )
+
+
+def _remedies(f: FaultView) -> str:
+    if not f.remedies:
+        return f"<dd>{e(f.fix)}</dd>"
+    items = "".join(
+        f'<li><a href="{e(r.href)}">{e(r.label)}</a></li>'
+        if r.href
+        else f'<li><button type="submit" name="{e(r.name)}" value="{e(r.value)}" class="fix">'
+        f"{e(r.label)}</button></li>"
+        for r in f.remedies
+    )
+    return f'<dd>{e(f.fix)}<ul class="fixes" aria-label="Apply a change">{items}</ul></dd>'
+
+
 def fault(w: WalkView) -> str:
-    """The walk's fault: kind, level, stage, FSC, PAR_EL1, ESR ISS, the rule and the fix."""
+    """The walk's fault in full: kind, level, stage, FSC; for a stage-2 fault on a stage-1
+    table walk, S1PTW and the IPA of the table read; PAR_EL1, and the exception an access
+    would take (ESR_ELx decoded, FAR, HPFAR_EL2), each decoded by its field table; the rule,
+    and the changes that avoid it as buttons."""
     f = w.fault
     if f is None:
         return ""
     s1ptw = " (on a stage-1 table walk)" if f.s1ptw else ""
-    esr = f"<dt>ESR ISS</dt><dd><code>{e(w.esr_iss)}</code></dd>" if w.esr_iss else ""
-    return (
+    out = [
         '<section class="fault" aria-labelledby="fault-title">\n'
         f'  <h2 id="fault-title"><span aria-hidden="true">✗ </span>'
         f"{e(f.kind.capitalize())} fault, level {e(f.level)}, stage {f.stage}"
@@ -160,12 +213,58 @@ def fault(w: WalkView) -> str:
         '  <dl class="faultinfo">\n'
         f"    <dt>FSC</dt><dd><code>{e(f.fsc)}</code> (<code>{e(f.fsc_bin)}</code>) "
         f"{e(f.fsc_name)}</dd>\n"
-        f"    <dt>PAR_EL1</dt><dd><code>{e(w.par)}</code></dd>\n"
-        f"    {esr}\n"
-        f'    <dt>Rule</dt><dd>{e(f.message)} <span class="rule">({e(f.rule)})</span>'
-        "</dd>\n"
-        f"    <dt>What to change</dt><dd>{e(f.fix)}</dd>\n"
-        "  </dl>\n</section>"
+    ]
+    if f.s1ptw:
+        table = f"the level {f.table_level} table entry" if f.table_level is not None else "a table"
+        out.append(
+            f"    <dt>S1PTW</dt><dd>1: stage 2 faulted while translating {table} at IPA "
+            f"<code>{e(f.ipa)}</code> for stage 1</dd>\n"
+        )
+    elif f.stage == 2 and f.ipa:
+        out.append(f"    <dt>IPA</dt><dd><code>{e(f.ipa)}</code></dd>\n")
+    out.append(
+        f"    <dt>PAR_EL1</dt><dd><code>{e(f.par)}</code> (after AT) "
+        f"{_field_table('PAR_EL1 fields', f.par_fields)}</dd>\n"
+    )
+    s = f.syndrome
+    if s is not None:
+        el = s.target_el
+        out.append(
+            f"    <dt>ESR_EL{el}</dt><dd><code>{e(s.esr)}</code>: EC <code>{e(s.ec)}</code> "
+            f"{e(s.ec_name)}, IL=1, ISS <code>{e(s.iss)}</code> (WnR={int(f.wnr)}, "
+            f"S1PTW={int(f.s1ptw)}), taken to EL{el} "
+            f"{_field_table('ISS fields', s.iss_fields)}</dd>\n"
+        )
+        if s.far:
+            out.append(f"    <dt>FAR_EL{el}</dt><dd><code>{e(s.far)}</code> (the VA)</dd>\n")
+        if s.hpfar:
+            out.append(
+                f"    <dt>HPFAR_EL2</dt><dd><code>{e(s.hpfar)}</code> "
+                f"(FIPA = IPA[51:12] = <code>{e(s.fipa)}</code>)</dd>\n"
+            )
+    out.append(
+        f'    <dt>Rule</dt><dd>{e(f.message)} <span class="rule">({e(f.rule)})</span></dd>\n'
+        f"    <dt>What to change</dt>{_remedies(f)}\n  </dl>\n</section>"
+    )
+    return "".join(out)
+
+
+def _memory(w: WalkView) -> str:
+    """What the walk reads: the descriptors the link sets over background tables, and a
+    Re-fill button when those tables were built for other registers."""
+    m = w.memory
+    if m.image:
+        return ""
+    refill = (
+        ' <button type="submit" name="refill" value="1" class="act">Re-fill the tables for '
+        "the current registers</button>"
+        if m.can_refill
+        else ""
+    )
+    count = f"{m.set_count} descriptor{'s' if m.set_count != 1 else ''}"
+    return (
+        f'  <p class="memory">Memory: {count} set by this link, over background tables built '
+        f"for {e(m.tables_for)}.{refill}</p>\n"
     )
 
 
@@ -178,6 +277,7 @@ def walk_head(w: WalkView, oob: bool = False) -> Markup:
         else '<span class="badge bad">✗ faults</span>'
     )
     out = [f'<div id="walk-head"{oob_attr(oob)}>\n  <h2 id="walk-title">The walk {badge}</h2>\n']
+    out.append(_memory(w))
     if w.fault:
         out.append(f"  {fault(w)}\n")
     a = w.address

@@ -3,7 +3,7 @@ output address by source, attributes, permissions, the fault, warnings and field
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import NamedTuple
 
@@ -19,6 +19,7 @@ from app.views.common import (
     slug_id,
     stage_input,
 )
+from app.views.fault import FaultView, fault_view
 from model import CHOICE_HELP, Regime
 from model.arch.attrs import (
     CombinedAttributes,
@@ -27,14 +28,14 @@ from model.arch.attrs import (
     Stage1Attributes,
     Stage2Attributes,
 )
-from model.arch.faults import Fault
 from model.arch.fields import Layout
 from model.arch.geometry import FINAL_LEVEL
 from model.arch.params import WalkParams
 from model.arch.permissions import Permissions, TwoStagePermissions
-from model.arch.result import FINAL, MAIN, NESTED, ReadRef, StageWalk, WalkResult
+from model.arch.result import MAIN, NESTED, ReadRef, StageWalk, WalkResult
+from model.arch.updates import HardwareUpdate
 from model.explore.actions import address_segments, display_layout, quick_actions
-from model.explore.configs import Configuration
+from model.explore.configs import CONFIG_PRESETS, Configuration
 
 CHOICE_TITLES = {
     "txsz_out_of_range": "TxSZ out of range",
@@ -122,36 +123,48 @@ def params_rows(p: WalkParams) -> tuple[tuple[str, str], ...]:
 # -- cards ---------------------------------------------------------------------------------------
 
 
-class FaultView(NamedTuple):
-    kind: str
-    level: int | None
-    stage: int
-    s1ptw: bool
-    fsc: str
-    fsc_bin: str
-    fsc_name: str
-    message: str
-    fix: str
-    rule: str
+class UpdateView(NamedTuple):
+    """A hardware update of the Access flag or dirty state the walk makes to a descriptor
+    (FEAT_HAFDBS): what changes, the value before and after, and what memory would hold."""
+
+    changes: str
+    old: str
+    new: str
+    written: bool
+    explanation: str
+    fault: str  # why stage 2 refused the write; empty when it was written
 
 
-class NestedRow(NamedTuple):
-    level: int
-    index_range: str
-    index: str
-    desc_address: str
-    raw: str
-    kind: str
-    synthetic: bool
+def update_view(u: HardwareUpdate) -> UpdateView:
+    explanation = u.explanation
+    via = u.via
+    if via is not None and via.update is not None:
+        explanation += " Its write through stage 2 also updates the table page's stage-2 "
+        explanation += "descriptor: " + via.update.explanation
+    return UpdateView(
+        changes="; ".join(u.changes),
+        old=hexv(u.old),
+        new=hexv(u.new),
+        written=u.written,
+        explanation=explanation,
+        fault="" if u.fault is None else u.fault.message,
+    )
+
+
+def _update_key(u: HardwareUpdate | None) -> tuple | None:
+    """What ``update_view`` shows of an update."""
+    if u is None:
+        return None
+    return (u.explanation, u.fault is None, _update_key(u.via.update if u.via else None))
 
 
 class NestedWalk(NamedTuple):
-    """The stage-2 walk that translated a stage-1 table address."""
+    """The stage-2 walk that translated a stage-1 table address: its reads as cards."""
 
     input: str
-    rows: tuple[NestedRow, ...]
     output: str
-    fault: FaultView | None
+    fault: str  # the fault's name and FSC, or ""
+    cards: tuple[CardView, ...]
 
 
 class QuickActionView(NamedTuple):
@@ -177,9 +190,8 @@ class CardView:
     stage: int
     level: int
     kind: str
-    synthetic: bool
-    from_image: bool  # read from a memory image (``read.source``)
-    changed: bool
+    source: str  # "set", "background", "empty" or "image": where the descriptor came from
+    nested_in: str  # for a stage-2 read of a stage-1 table address: "L<level>", else ""
     table_base: str
     origin: str
     index_range: str
@@ -202,35 +214,54 @@ class CardView:
     table_attrs: str
     nested: NestedWalk | None
     actions: tuple[QuickActionView, ...]
+    update: UpdateView | None = None  # the hardware update the walk makes to this descriptor
     _hash: int | None = field(default=None, init=False, repr=False, compare=False)
 
+    @property
+    def changed(self) -> bool:
+        """Set by the state (an edit), not read from the background or an image."""
+        return self.source == "set"
 
-def card_view(ref: ReadRef, config: Configuration, errors: Mapping, typed: Mapping) -> CardView:
+
+def card_view(
+    ref: ReadRef,
+    config: Configuration,
+    errors: Mapping,
+    typed: Mapping,
+    faulted: bool = False,
+    nested: NestedWalk | None = None,
+    editable: bool = True,
+) -> CardView:
+    """One read. ``faulted``: the walk stopped here; ``nested``: the stage-2 walk that
+    translated this stage-1 read's table address; ``editable``: this card carries the
+    descriptor's value box (a descriptor read twice has one box, on its first card)."""
     read, params = ref.read, ref.params
     raw = read.raw
     addr = read.desc_address
-    key = f"m.{hexv(addr)}" if addr is not None else ""
+    key = f"m.{hexv(addr)}" if addr is not None and editable else ""
     layout = display_layout(read, params) if raw is not None else None
     actions: tuple[QuickActionView, ...] = ()
     if raw is not None and addr is not None:
         actions = tuple(
             QuickActionView(f"{hexv(addr)}:{a.name}", a.label, a.allowed, a.reason)
-            for a in quick_actions(read, params, config.cpu)
+            for a in quick_actions(read, params, config.cpu, faulted)
         )
+    serves = ref.serves
+    where = f"n{serves.level}-" if serves is not None else ""
     grid = decoded = None
     if layout is not None and raw is not None:
         label = f"Level {read.level} descriptor bits"
-        grid = BitGrid(layout.name, raw, key, help_prefix(layout), label, "desc")
+        control = f"m.{hexv(addr)}" if addr is not None else ""
+        grid = BitGrid(layout.name, raw, control, help_prefix(layout), label, "desc")
         # What the walker decoded: nothing when it did not decode the descriptor.
         decoded = DecodedFields(layout.name, raw) if read.fields else None
     return CardView(
-        id=f"card-{read.stage}-{read.level}-{hexv(addr) if addr is not None else 'none'}",
+        id=f"card-{where}{read.stage}-{read.level}-{hexv(addr) if addr is not None else 'none'}",
         stage=read.stage,
         level=read.level,
         kind=read.kind,
-        synthetic=read.synthetic,
-        from_image=read.source == "image",
-        changed=raw is not None and not read.synthetic,
+        source=read.source or "",
+        nested_in=f"L{serves.level}" if serves is not None else "",
         table_base=hexv(read.table_base),
         origin=read.table_base_origin,
         index_range=bit_range(read.index_hi, read.index_lo),
@@ -241,7 +272,7 @@ def card_view(ref: ReadRef, config: Configuration, errors: Mapping, typed: Mappi
         desc_ipa=hexv(read.desc_ipa) if read.desc_ipa is not None else "",
         raw=hexv(raw),
         hex_name=key,
-        hex_id=f"m-{read.stage}-{hexv(addr)}",
+        hex_id=f"m-{where}{read.stage}-{hexv(addr)}",
         hex_text=typed.get(key, hexv(raw)),
         error=errors.get(key, ""),
         layout_title=layout.title if layout else "",
@@ -251,41 +282,30 @@ def card_view(ref: ReadRef, config: Configuration, errors: Mapping, typed: Mappi
         next_address=hexv(read.next_address) if read.next_address is not None else "",
         output_address=hexv(read.output_address) if read.output_address is not None else "",
         table_attrs=table_attrs_text(read.attributes),
-        nested=None if read.s2 is None else nested_walk(read.s2),
+        nested=nested,
         actions=actions,
+        update=None if read.update is None else update_view(read.update),
     )
 
 
 _card_views = lru("card_views")
 
 
-def _nested_key(sw: StageWalk) -> tuple:
-    """What ``nested_walk`` shows of the stage-2 walk that translated a table address."""
-    f = sw.fault
-    return (
-        sw.params.input_address if sw.params else None,
-        sw.output_address,
-        tuple(
-            (r.level, r.index_hi, r.index_lo, r.index, r.desc_address, r.raw, r.kind, r.synthetic)
-            for r in sw.levels
-        ),
-        None
-        if f is None
-        else (f.kind, f.level, f.stage, f.s1ptw, f.fsc, f.fsc_name, f.message, f.fix, f.rule),
-    )
-
-
-def card_key(ref: ReadRef, cpu: str) -> tuple | None:
-    """Everything ``card_view`` reads: the read's own results (and what its nested stage-2
-    walk shows), the parameters ``display_layout`` and ``quick_actions`` look at (format,
-    granule, DS) and the CPU (which block levels it allows). ``None``: not shareable."""
+def card_key(
+    ref: ReadRef, cpu: str, faulted: bool, nested: NestedWalk | None, editable: bool
+) -> tuple | None:
+    """Everything ``card_view`` reads: the read's own results, the parameters
+    ``display_layout`` and ``quick_actions`` look at (format, granule, DS), the CPU (which
+    block levels it allows), whether the walk stopped here, its nested stage-2 cards (views,
+    compared by value) and whether it carries the value box. ``None``: not shareable."""
     r, p = ref.read, ref.params
-    nested = None if r.s2 is None else _nested_key(r.s2)
+    serves = None if ref.serves is None else ref.serves.level
     key = (
         r.stage, r.level, r.table_base, r.table_base_origin, r.index_hi, r.index_lo, r.index,
         r.desc_address, r.desc_ipa, r.raw, r.kind, r.layout, bool(r.fields), r.next_address,
-        r.output_address, r.synthetic, r.source, tuple(r.attributes.items()),
-        p.desc_variant, p.granule_kb, p.ds, cpu, nested,
+        r.output_address, r.source, tuple(r.attributes.items()),
+        p.desc_variant, p.granule_kb, p.ds, cpu, faulted, nested, editable, serves,
+        _update_key(r.update),
     )  # fmt: skip
     try:
         hash(key)
@@ -295,16 +315,24 @@ def card_key(ref: ReadRef, cpu: str) -> tuple | None:
 
 
 def shared_card_view(
-    ref: ReadRef, config: Configuration, errors: Mapping, typed: Mapping
+    ref: ReadRef,
+    config: Configuration,
+    errors: Mapping,
+    typed: Mapping,
+    faulted: bool = False,
+    nested: NestedWalk | None = None,
+    editable: bool = True,
 ) -> CardView:
     """``card_view``, shared between states that read the same descriptor the same way: a
     click rebuilds only the cards it changed, and unchanged cards stay the same object (so
     comparing views is cheap). Never for a view with errors or typed values, whose cards show
     them."""
-    key = None if errors or typed else card_key(ref, config.cpu)
+    key = None if errors or typed else card_key(ref, config.cpu, faulted, nested, editable)
     if key is None:
-        return card_view(ref, config, errors, typed)
-    return _card_views.get_or_make(key, lambda: card_view(ref, config, {}, {}))
+        return card_view(ref, config, errors, typed, faulted, nested, editable)
+    return _card_views.get_or_make(
+        key, lambda: card_view(ref, config, {}, {}, faulted, nested, editable)
+    )
 
 
 def table_attrs_text(attributes: Mapping) -> str:
@@ -322,38 +350,13 @@ def table_attrs_text(attributes: Mapping) -> str:
     return ", ".join(parts) + note
 
 
-def nested_walk(sw: StageWalk) -> NestedWalk:
+def nested_walk(sw: StageWalk, cards: tuple[CardView, ...]) -> NestedWalk:
+    f = sw.fault
     return NestedWalk(
         input=hexv(sw.params.input_address) if sw.params else "—",
-        rows=tuple(
-            NestedRow(
-                r.level,
-                bit_range(r.index_hi, r.index_lo),
-                hexv(r.index),
-                hexv(r.desc_address),
-                hexv(r.raw),
-                r.kind,
-                r.synthetic,
-            )
-            for r in sw.levels
-        ),
-        output=hexv(sw.output_address),
-        fault=fault_view(sw.fault) if sw.fault else None,
-    )
-
-
-def fault_view(fault: Fault) -> FaultView:
-    return FaultView(
-        kind=fault.kind.value.replace("_", " "),
-        level=fault.level,
-        stage=fault.stage,
-        s1ptw=fault.s1ptw,
-        fsc=f"{fault.fsc:#04x}",
-        fsc_bin=f"{fault.fsc:#08b}",
-        fsc_name=fault.fsc_name,
-        message=fault.message,
-        fix=fault.fix,
-        rule=fault.rule,
+        output=hexv(sw.output_address) if f is None else "—",
+        fault="" if f is None else f"{f.fsc_name} (FSC {f.fsc:#04x})",
+        cards=cards,
     )
 
 
@@ -451,7 +454,7 @@ def attrs_rows(a: OutputAttributes) -> tuple[tuple[str, str], ...]:
     if isinstance(a, Stage1Attributes):
         rows.append(("Guarded page", f"GP={_flag(a.gp)}"))
     if isinstance(a, Stage2Attributes):
-        rows.append(("Not modelled", a.fwb))
+        rows.append(("MemAttr", a.memattr_rule))
     if isinstance(a, CombinedAttributes):
         rows.append(("Combination", a.combine_note))
     return tuple(rows)
@@ -485,11 +488,36 @@ def _perm_table(title: str, perms: Permissions) -> PermTable:
 # -- the whole walk ------------------------------------------------------------------------------
 
 
+class MemoryView(NamedTuple):
+    """What the walk reads: descriptors the state sets over background tables built for an
+    origin (or over a memory image), and whether Re-fill would build them anew."""
+
+    tables_for: str  # what the background tables were built for
+    set_count: int  # descriptors the state sets
+    can_refill: bool  # the tables were built for other registers than the current ones
+    image: bool  # a memory image stands in for the background tables
+
+
+def memory_view(config: Configuration) -> MemoryView:
+    count = len(config.memory)
+    if config.image is not None:
+        return MemoryView("a memory image", count, False, True)
+    origin = config.tables_origin
+    preset = CONFIG_PRESETS.get(config.slug)
+    if preset is not None and origin == preset.tables_origin:
+        what = f"the registers of preset {config.slug}"
+    else:
+        what = "the registers of the last re-fill"
+    current = config.refilled().tables_origin
+    return MemoryView(what, count, origin != current, False)
+
+
 @dataclass(frozen=True, slots=True)
 class WalkView:
     ok: bool
     fault: FaultView | None
     address: AddressView | None
+    memory: MemoryView
     cards: tuple[CardView, ...]
     final_cards: tuple[CardView, ...]
     ipa: str
@@ -499,16 +527,10 @@ class WalkView:
     attrs_stages: tuple[tuple[str, tuple[tuple[str, str], ...]], ...]
     perms: tuple[PermTable, ...]
     par: str
-    esr_iss: str
     warnings: tuple[tuple[str, str], ...]  # (code, message)
     choices_used: tuple[tuple[str, str, str], ...]  # (title, value, help)
     reads: int
     help: tuple[FieldHelp, ...]  # one per descriptor format shown
-
-    @property
-    def fault_registers(self) -> tuple[str, str] | None:
-        """PAR_EL1 and ESR ISS as the fault shows them (None without a fault)."""
-        return None if self.fault is None else (self.par, self.esr_iss)
 
     @property
     def has_final(self) -> bool:
@@ -516,26 +538,59 @@ class WalkView:
         return bool(self.final_cards or self.final_fault)
 
 
+def walk_cards(
+    config: Configuration,
+    result: WalkResult,
+    errors: Mapping,
+    typed: Mapping,
+    make: Callable[..., CardView] = card_view,
+) -> tuple[tuple[CardView, ...], tuple[CardView, ...], dict[str, Layout]]:
+    """The walk's cards (main and final stage 2; the stage-2 reads of each stage-1 table
+    address inside the card they served), made by ``make`` (``card_view`` or the shared
+    ``shared_card_view``), and the descriptor layouts they show."""
+    main: list[CardView] = []
+    final: list[CardView] = []
+    layouts: dict[str, Layout] = {}
+    nested_cards: list[CardView] = []
+    boxed: set[int] = set()  # descriptor addresses whose value box is already on a card
+    reads = result.reads()
+    stopped = next(
+        (r.read for r in reversed(reads) if r.read.desc_address is not None and result.fault),
+        None,
+    )
+    for ref in reads:
+        read = ref.read
+        if read.raw is not None:
+            layout = display_layout(read, ref.params)
+            layouts.setdefault(layout.name, layout)
+        editable = read.desc_address is not None and read.desc_address not in boxed
+        if read.desc_address is not None:
+            boxed.add(read.desc_address)
+        faulted = read is stopped
+        if ref.role == NESTED:
+            nested_cards.append(make(ref, config, errors, typed, faulted, None, editable))
+            continue
+        nested = None
+        if ref.role == MAIN and read.s2 is not None:
+            nested = nested_walk(read.s2, tuple(nested_cards))
+        nested_cards = []
+        card = make(ref, config, errors, typed, faulted, nested, editable)
+        (main if ref.role == MAIN else final).append(card)
+    return tuple(main), tuple(final), layouts
+
+
 def walk_view(
     config: Configuration, result: WalkResult, errors: Mapping, typed: Mapping
 ) -> WalkView:
-    main, final = [], []
-    layouts: dict[str, Layout] = {}
-    for ref in result.reads():
-        if ref.role != NESTED and ref.read.raw is not None:
-            layout = display_layout(ref.read, ref.params)
-            layouts.setdefault(layout.name, layout)
-        if ref.role == MAIN:
-            main.append(shared_card_view(ref, config, errors, typed))
-        elif ref.role == FINAL:
-            final.append(shared_card_view(ref, config, errors, typed))
+    main, final, layouts = walk_cards(config, result, errors, typed, shared_card_view)
     attrs = result.attrs
     return WalkView(
         ok=result.fault is None,
-        fault=fault_view(result.fault) if result.fault else None,
+        fault=fault_view(result.fault, result, config) if result.fault else None,
         address=address_view(result),
-        cards=tuple(main),
-        final_cards=tuple(final),
+        memory=memory_view(config),
+        cards=main,
+        final_cards=final,
         ipa=hexv(result.ipa) if result.ipa is not None else "",
         final_fault=fault_view(result.s2_final.fault)
         if result.s2_final is not None and result.s2_final.fault
@@ -549,7 +604,6 @@ def walk_view(
         ),
         perms=perm_tables(result.perms),
         par=f"{result.par:#018x}",
-        esr_iss=f"{result.esr_iss:#09x}" if result.esr_iss is not None else "",
         warnings=tuple((w.code, w.message) for w in result.warnings),
         choices_used=tuple(
             (CHOICE_TITLES.get(k, k), v.replace("_", " "), CHOICE_HELP.get(k, {}).get(v, ""))

@@ -10,7 +10,9 @@ A walk in the order of the architecture's pseudocode: ``params`` (each stage's p
 the registers), ``plans`` (those parameters with every shift and mask the walk needs, derived
 once per register set and cached), ``checks`` (may the walk start), ``tablewalk`` (fetch,
 descriptor type, table step, leaf step, permission step, and the one exit where a fault gets
-its level and stage), ``permissions`` and ``attrs`` (what the leaf allows and is), ``walker``
+its level and stage), ``updates`` (the hardware update of the Access flag and dirty state,
+FEAT_HAFDBS), ``permissions`` and ``attrs`` (what the leaf allows and is, and the two-stage
+combination under HCR_EL2.FWB/CD), ``walker``
 (which stages run and how their results combine), ``syndromes`` (PAR_EL1, ESR_ELx, FAR,
 HPFAR_EL2), ``fault_rules`` (every fault's sentence and fix), ``result`` (the records renderers
 read), ``at`` (the AT instructions).

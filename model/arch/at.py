@@ -9,7 +9,7 @@ from functools import lru_cache
 from typing import Any
 
 from . import fault_rules as rules
-from .attrs import OutputAttributes, combine_attrs, combine_sh
+from .attrs import FLAT_DC, FLAT_DEVICE, combine_sh, two_stage_attr
 from .cpu import CPU, CPU_PRESETS, Choices
 from .descriptors import BitSource
 from .faults import raise_fault
@@ -33,8 +33,6 @@ AT_OPS = (
     "s12e0w",
 )
 
-_FLAT_ATTR = 0x00  # stage 1 disabled: data accesses are Device-nGnRnE (HCR_EL2.DC not modelled)
-
 
 @dataclass(frozen=True)
 class ATPlan:
@@ -42,10 +40,11 @@ class ATPlan:
 
     regime: Regime
     access: Access
-    s1_enabled: bool  # the regime's SCTLR.M (and not HCR_EL2.TGE for EL1&0)
+    s1_enabled: bool  # the regime's SCTLR.M (and not HCR_EL2.TGE or DC for EL1&0)
     s2_tables: bool  # stage-1 table reads go through stage 2
     s2_final: bool  # the output goes through stage 2
     notes: tuple[str, ...]
+    dc: bool = False  # HCR_EL2.DC applies: stage 1 off gives Normal Write-Back
 
     def to_dict(self) -> dict:
         return {
@@ -54,6 +53,7 @@ class ATPlan:
             "s1_enabled": self.s1_enabled,
             "s2_tables": self.s2_tables,
             "s2_final": self.s2_final,
+            "dc": self.dc,
             "notes": list(self.notes),
         }
 
@@ -63,20 +63,23 @@ def at_plan(op: str, regs: Mapping[str, int]) -> dict:
     return _at_plan(op, regs).to_dict()
 
 
-_E2H, _TGE, _VM = (HCR_EL2.shift_mask(n)[0] for n in ("E2H", "TGE", "VM"))
+_E2H, _TGE, _VM, _DC = (HCR_EL2.shift_mask(n)[0] for n in ("E2H", "TGE", "VM", "DC"))
 _M = SCTLR.shift_mask("M")[0]
+_PLAN_HCR = (1 << _E2H) | (1 << _TGE) | (1 << _VM) | (1 << _DC)
 
 
 def _at_plan(op: str, regs: Mapping[str, int]) -> ATPlan:
-    hcr = int(regs.get("HCR_EL2", 0))
+    hcr = int(regs.get("HCR_EL2", 0)) & _PLAN_HCR
     m1 = (int(regs.get("SCTLR_EL1", 0)) >> _M) & 1
     m2 = (int(regs.get("SCTLR_EL2", 0)) >> _M) & 1
-    return _plan_of(op.lower(), (hcr >> _E2H) & 1, (hcr >> _TGE) & 1, (hcr >> _VM) & 1, m1, m2)
+    return _plan_of(op.lower(), hcr, m1, m2)
 
 
 @lru_cache(maxsize=256)
-def _plan_of(op: str, e2h: int, tge: int, vm: int, m1: int, m2: int) -> ATPlan:
-    """The plan of ``op`` for HCR_EL2.{E2H, TGE, VM} and SCTLR_EL1.M / SCTLR_EL2.M."""
+def _plan_of(op: str, hcr: int, m1: int, m2: int) -> ATPlan:
+    """The plan of ``op`` for HCR_EL2.{E2H, TGE, VM, DC} (``hcr``, the other bits clear) and
+    SCTLR_EL1.M / SCTLR_EL2.M."""
+    e2h, tge, vm, dc = ((hcr >> shift) & 1 for shift in (_E2H, _TGE, _VM, _DC))
     if op not in AT_OPS:
         raise ValueError(f"unknown AT operation {op!r}; expected one of {', '.join(AT_OPS)}")
     kind = "write" if op.endswith("w") else "read"
@@ -97,13 +100,20 @@ def _plan_of(op: str, e2h: int, tge: int, vm: int, m1: int, m2: int) -> ATPlan:
     if tge:
         s1_on = False
         notes = ("HCR_EL2.TGE=1 with E2H=0: EL1&0 stage 1 is disabled (flat)",)
+    elif dc:
+        # AArch64.S1Enabled: EL1&0 stage 1 is off while HCR_EL2.DC=1, whatever SCTLR_EL1.M.
+        s1_on = False
+        notes = ("HCR_EL2.DC=1: EL1&0 stage 1 is disabled (flat, Normal Write-Back)",)
+    # HCR_EL2.DC=1 makes VM behave as 1 for every purpose but a read of HCR_EL2.
+    s2_on = bool(vm or dc)
     return ATPlan(
         Regime.EL10_S12 if two_stage else Regime.EL10,
         Access(0 if unpriv else 1, kind),
         s1_on,
-        bool(vm),
-        bool(vm) and two_stage,
+        s2_on,
+        s2_on and two_stage,
         notes,
+        bool(dc) and not tge,
     )
 
 
@@ -118,7 +128,7 @@ def at_walk(
     """Run an AT operation and return the full walk (``.par`` is the PAR_EL1 value)."""
     plan = _at_plan(op, regs)
     if plan.s1_enabled:
-        res = walk(plan.regime, regs, memory, va, plan.access, cpu=cpu, choices=choices)
+        res = walk(plan.regime, regs, memory, va, plan.access, cpu=cpu, choices=choices, at=True)
         if res.warnings:
             res.warnings = [w for w in res.warnings if w.code not in ("mmu-off", "tge", "s2-off")]
     else:
@@ -136,8 +146,9 @@ def _flat(
     cpu: CPU | None,
     choices: Choices | None,
 ) -> WalkResult:
-    """Stage 1 disabled (AArch64.S1DisabledOutput): the output is the input, Device-nGnRnE,
-    then stage 2 when the operation includes it."""
+    """Stage 1 disabled (AArch64.S1DisabledOutput): the output is the input, Device-nGnRnE
+    (Normal Write-Back, Non-shareable with HCR_EL2.DC=1), then stage 2 when the operation
+    includes it."""
     regime, access = plan.regime, plan.access
     cpu = cpu or CPU_PRESETS["max"]
     res = WalkResult(regime.value, access, va)
@@ -153,12 +164,10 @@ def _flat(
         res.par = par_fault(res.fault)
         return res
     va &= (1 << pamax) - 1
-    flat = OutputAttributes(
-        attr=_FLAT_ATTR, sh=2, sh_origin="stage 1 disabled: Device-nGnRnE, Outer Shareable"
-    )
+    flat = FLAT_DC if plan.dc else FLAT_DEVICE
     res.flat_sources = [BitSource(pamax - 1, 0, "ia", pamax - 1, 0, None, 1)]
     if plan.s2_final:
-        s2res = walk(Regime.STAGE2, regs, memory, va, access, cpu=cpu, choices=choices)
+        s2res = walk(Regime.STAGE2, regs, memory, va, access, cpu=cpu, choices=choices, at=True)
         res.ipa = va
         res.s2_final = s2res.main
         res.flat_params = s2res.params
@@ -173,14 +182,22 @@ def _flat(
         res.flat = flat
         res.output_address = s2res.output_address
         s2 = s2res.main
-        res.par = par_success(
-            res.output_address, combine_attrs(flat.attr, s2.attr), combine_sh(flat.sh, s2.sh)
-        )
+        fwb, cd = s2.fwb_cd
+        attr = two_stage_attr(flat.attr, s2.memattr, fwb, cd)
+        sh = combine_sh(flat.sh, s2.sh)
+        res.par = par_success(res.output_address, attr, sh, _par_ns(res, choices))
         return res
     res.flat = flat
     res.output_address = va
-    res.par = par_success(va, flat.attr, flat.sh)
+    res.par = par_success(va, flat.attr, flat.sh, _par_ns(res, choices))
     return res
+
+
+def _par_ns(res: WalkResult, choices: Choices | None) -> int:
+    """PAR_EL1.NS of a successful AT (UNKNOWN for a Non-secure regime: ``Choices.par_ns``)."""
+    value = (choices or Choices()).par_ns
+    res.choices_used["par_ns"] = value
+    return 1 if value == "pa_space" else 0
 
 
 def _tbi(regime: Regime, regs: Mapping[str, int], va: int) -> bool:

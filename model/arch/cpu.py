@@ -246,6 +246,7 @@ UnimplementedGranule = Literal["smallest", "largest"]
 SetupFaultLevel = Literal["level0", "start_level"]
 DsValidity = Literal["per_granule", "feat_lpa2"]
 HighOaBits = Literal["address_size_fault", "ignore"]
+ParNs = Literal["pa_space", "zero"]
 
 
 @dataclass(frozen=True)
@@ -266,6 +267,10 @@ class Choices:
     * ``high_oa_bits``: OA bits above 47 (TTBR[5:2], desc[9:8], desc[15:12] for 64KB) with an
       output size below 52 bits: ``"address_size_fault"`` (pseudocode) or ``"ignore"`` (QEMU's
       behaviour; not an architectural choice, offered to compare with QEMU).
+    * ``par_ns``: PAR_EL1.NS (bit 9) after a successful AT in a Non-secure translation regime,
+      where the architecture leaves it UNKNOWN: ``"pa_space"`` reports the output's physical
+      address space, 1 for Non-secure (QEMU; with FEAT_RME NS and NSE name the PA space), or
+      ``"zero"`` (what this model reported before the choice existed).
     """
 
     txsz_out_of_range: TxszOutOfRange = "fault"
@@ -273,6 +278,7 @@ class Choices:
     setup_fault_level: SetupFaultLevel = "level0"
     ds_validity: DsValidity = "per_granule"
     high_oa_bits: HighOaBits = "address_size_fault"
+    par_ns: ParNs = "pa_space"
 
     def to_dict(self) -> dict:
         return {f.name: getattr(self, f.name) for f in fields(self)}
@@ -298,5 +304,9 @@ CHOICE_HELP: dict[str, dict[str, str]] = {
     "high_oa_bits": {
         "address_size_fault": "High OA bits with PS < 52 give an Address size fault (Arm ASL).",
         "ignore": "High OA bits are ignored when PS < 52 (QEMU).",
+    },
+    "par_ns": {
+        "pa_space": "PAR_EL1.NS=1: the output is in the Non-secure PA space (QEMU, FEAT_RME).",
+        "zero": "PAR_EL1.NS=0 (the bit is UNKNOWN for a Non-secure regime).",
     },
 }

@@ -248,6 +248,27 @@ PERMISSION = FaultRule(
     lambda v: _PERMISSION_FIXES[v["access"]],
 )
 
+# s1_level, ipa (of the stage-1 descriptor), changes (what the update would write), why (the
+# stage-2 permissions' reasons)
+UPDATE_DENIED_BY_STAGE2 = FaultRule(
+    "update-denied-by-stage2",
+    FaultKind.PERMISSION,
+    "The hardware update of the level {s1_level} stage-1 descriptor ({changes}) is a write to "
+    "IPA {ipa:#x}, and stage 2 maps that table page without write permission ({why}): "
+    "stage-2 Permission fault at level {level} on the stage-1 walk (S1PTW=1).",
+    "let stage 2 map the stage-1 tables writable (S2AP[1]=1, or DBM=1 with VTCR_EL2.HA=HD=1), "
+    "or set AF/clear AP[2] in the descriptor yourself",
+)
+
+# (no values) the stage-2 walk of a stage-1 table address found Device memory
+PTW_DEVICE = FaultRule(
+    "ptw-device",
+    FaultKind.PERMISSION,
+    "HCR_EL2.PTW=1 and stage 2 maps this stage-1 table page as Device memory: stage-2 "
+    "Permission fault at level {level} on the stage-1 walk (S1PTW=1).",
+    "map the stage-1 tables as Normal memory at stage 2, or clear HCR_EL2.PTW",
+)
+
 RULES: dict[str, FaultRule] = {
     rule.id: rule
     for rule in (
@@ -268,5 +289,7 @@ RULES: dict[str, FaultRule] = {
         LEAF_OA_OUT_OF_RANGE,
         AF_ZERO,
         PERMISSION,
+        PTW_DEVICE,
+        UPDATE_DENIED_BY_STAGE2,
     )
 }

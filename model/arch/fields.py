@@ -409,13 +409,19 @@ def _tcr_two_range(name: str, title: str, el: str) -> Layout:
             f"Top byte ignored ({ttbr1})",
             "1 = VA[63:56] is ignored for translation; the range check uses VA[55:IA].",
         ),
-        _f("HA", 39, 39, "Hardware Access flag update", "FEAT_HAFDBS: AF=0 is set, no fault."),
+        _f(
+            "HA",
+            39,
+            39,
+            "Hardware Access flag update",
+            "FEAT_HAFDBS: a leaf with AF=0 does not fault; the walk writes AF=1 to it.",
+        ),
         _f(
             "HD",
             40,
             40,
             "Hardware dirty state",
-            "FEAT_HAFDBS: with HA, DBM=1 makes writes clear AP[2].",
+            "FEAT_HAFDBS: with HA, a write to a DBM=1 leaf clears AP[2] (not for AT).",
         ),
         _f(
             "HPD0",
@@ -472,6 +478,24 @@ TCR_EL2_E2H = _tcr_two_range(
     "TCR_EL2_E2H", "TCR_EL2 when HCR_EL2.E2H=1 (VHE: the TCR_EL1 layout)", "EL2"
 )
 
+# HA and HD at bits 21/22 (TCR_EL2 with E2H=0, VTCR_EL2).
+_HA_HD_21_22 = (
+    _f(
+        "HA",
+        21,
+        21,
+        "Hardware Access flag update",
+        "FEAT_HAFDBS: a leaf with AF=0 does not fault; the walk writes AF=1 to it.",
+    ),
+    _f(
+        "HD",
+        22,
+        22,
+        "Hardware dirty state",
+        "FEAT_HAFDBS: with HA, a write to a DBM=1 leaf makes it writable (not for AT).",
+    ),
+)
+
 TCR_EL2 = _layout(
     "TCR_EL2",
     "TCR_EL2 when HCR_EL2.E2H=0 (single-range EL2 regime)",
@@ -491,8 +515,7 @@ TCR_EL2 = _layout(
         ),
         _res0("RES0_19", 19, 19),
         _f("TBI", 20, 20, "Top byte ignored", "1 = the VA range check uses VA[55:IA]."),
-        _f("HA", 21, 21, "Hardware Access flag update", "FEAT_HAFDBS."),
-        _f("HD", 22, 22, "Hardware dirty state", "FEAT_HAFDBS."),
+        *_HA_HD_21_22,
         _res1("RES1_23", 23, 23),
         _f(
             "HPD",
@@ -560,8 +583,7 @@ VTCR_EL2 = _layout(
         ),
         _f("VS", 19, 19, "VMID size", "1 = 16-bit VMID (FEAT_VMID16)."),
         _res0("RES0_20", 20, 20),
-        _f("HA", 21, 21, "Hardware Access flag update", "FEAT_HAFDBS."),
-        _f("HD", 22, 22, "Hardware dirty state", "FEAT_HAFDBS."),
+        *_HA_HD_21_22,
         _res0("RES0_24_23", 24, 23),
         _f("HWU", 28, 25, "Hardware use", "Descriptor bits 62:59 for hardware use."),
         _f("NSW", 29, 29, "Non-secure walk", "Secure stage 2 only."),
@@ -655,7 +677,8 @@ HCR_EL2 = _layout(
             2,
             2,
             "Protected table walk",
-            "1 = a stage-1 walk to stage-2 Device memory faults (not modelled).",
+            "1 = an EL1&0 stage-1 table walk that stage 2 maps as Device memory takes a "
+            "stage-2 Permission fault (S1PTW=1).",
         ),
         _f("FMO", 3, 3, "FIQ routing", "Not translation related."),
         _f("IMO", 4, 4, "IRQ routing", "Not translation related."),
@@ -665,11 +688,19 @@ HCR_EL2 = _layout(
             12,
             12,
             "Default cacheability",
-            "1 = stage 1 off behaves as Normal WB (not modelled).",
+            "1 = EL1&0 stage 1 behaves as disabled (SCTLR_EL1.M=0) with Normal Write-Back, "
+            "Non-shareable output, and stage 2 is on as if VM=1.",
         ),
         _f("TGE", 27, 27, "Trap general exceptions", "With E2H=0, EL1&0 stage 1 is disabled."),
         _f("RW", 31, 31, "EL1 is AArch64", "Must be 1 for an AArch64 EL1."),
-        _f("CD", 32, 32, "Stage-2 cacheability disable", "Not modelled."),
+        _f(
+            "CD",
+            32,
+            32,
+            "Stage-2 data cacheability disable",
+            "1 = EL1&0 data accesses and table walks to memory stage 2 gives as Normal are "
+            "Non-cacheable.",
+        ),
         _f(
             "E2H",
             34,
@@ -682,7 +713,8 @@ HCR_EL2 = _layout(
             46,
             46,
             "Forced write-back",
-            "FEAT_S2FWB: changes stage-2 MemAttr (not modelled).",
+            "FEAT_S2FWB: stage-2 MemAttr[2:0] overrides stage 1: 0b0xx Device, 0b101 "
+            "Non-cacheable, 0b110 Write-Back, 0b111 stage 1's attributes.",
         ),
     ],
     "Only the fields that affect translation are listed.",
@@ -733,7 +765,14 @@ PAR_EL1 = _layout(
         _f("F", 0, 0, "Fault", "0 = translation succeeded."),
         _f("IMPDEF_6_1", 6, 1, "IMPLEMENTATION DEFINED", "Zero in this model."),
         _f("SH", 8, 7, "Shareability", "0b10 for Device or Normal Non-cacheable.", _SH),
-        _f("NS", 9, 9, "Non-secure", "Meaningful for Secure regimes only; 0 here."),
+        _f(
+            "NS",
+            9,
+            9,
+            "Non-secure",
+            "UNKNOWN for a Non-secure regime: 1 (Non-secure PA space, like QEMU and FEAT_RME) "
+            "or 0, by the choice par_ns.",
+        ),
         _f("IMPDEF_10", 10, 10, "IMPLEMENTATION DEFINED", "Zero in this model."),
         _f("RES1_11", 11, 11, "RES1 (NSE with FEAT_RME)", "Set, like QEMU."),
         _f(
@@ -1311,7 +1350,7 @@ def _leaf(stage: int, variant: str, page: bool) -> Layout:
     if stage == 1:
         fields += [
             _f("GP", 50, 50, "Guarded page", "FEAT_BTI."),
-            _f("DBM", 51, 51, "Dirty bit modifier", "With HA=HD=1 a write clears AP[2]."),
+            _f("DBM", 51, 51, "Dirty bit modifier", "With HA=HD=1 a write clears AP[2] (dirty)."),
             _f(
                 "Contiguous",
                 52,
@@ -1340,7 +1379,7 @@ def _leaf(stage: int, variant: str, page: bool) -> Layout:
     else:
         fields += [
             _res0("RES0_50", 50, 50),
-            _f("DBM", 51, 51, "Dirty bit modifier", "With HA=HD=1 a write sets S2AP[1]."),
+            _f("DBM", 51, 51, "Dirty bit modifier", "With VTCR_EL2.HA=HD=1 a write sets S2AP[1]."),
             _f("Contiguous", 52, 52, "Contiguous hint", "Part of a contiguous run."),
             _f(
                 "XNX",

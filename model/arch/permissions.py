@@ -186,14 +186,18 @@ def denied_by(
     """The exception level whose permissions deny ``access`` ("EL1", ...), or None if it is
     allowed. ``dirty_bit_modifier``: DBM=1 with hardware AF and dirty updates (HA=HD=1), so a
     write to a leaf read-only by its own AP[2]/S2AP[1] (not by APTable) makes it writable
-    instead of faulting."""
+    instead of faulting. The effective AP[2] is 0 / S2AP[1] is 1
+    (AArch64.S1ApplyOutputPerms / S2ApplyOutputPerms): at stage 1 the level must still be
+    given access by AP[1] (it may read); at stage 2 S2AP[1] alone grants a write, so even
+    S2AP=0b00 becomes write-only."""
     el, allowed, readable = perms.decide(access)
     if allowed:
         return None
-    if access.write and readable and dirty_bit_modifier and not read_only_by_table:
+    may_write = readable or perms.stage == 2
+    if access.write and may_write and dirty_bit_modifier and not read_only_by_table:
         if perms.stage == 1:
-            warn("dbm", "DBM=1 with HA=HD=1: the write clears AP[2] (dirty), no fault.")
+            warn("dbm", "DBM=1 with HA=HD=1: AP[2]=1 does not stop the write (dirty state).")
         else:
-            warn("dbm", "DBM=1 with HA=HD=1: the write sets S2AP[1], no fault.")
+            warn("dbm", "DBM=1 with VTCR_EL2.HA=HD=1: S2AP[1]=0 does not stop the write.")
         return None
     return el

@@ -32,6 +32,7 @@ from .syndromes import Syndrome, exception_syndrome
 
 if TYPE_CHECKING:  # pragma: no cover
     from .plans import LevelPlan, StagePlan
+    from .updates import HardwareUpdate
 
 # A read as the walk records it (a list, filled in as the walk goes):
 LEVEL, TABLE_BASE, INDEX, DESC_ADDRESS, DESC_IPA, NESTED_WALK, RAW, SOURCE, KIND, TARGET = range(10)
@@ -64,11 +65,16 @@ class LevelRead:
         "source",
         "next_address",
         "output_address",
+        "update",
         "_plan",
     )
 
-    def __init__(self, plan: StagePlan, record: list[Any]) -> None:
+    def __init__(
+        self, plan: StagePlan, record: list[Any], update: HardwareUpdate | None = None
+    ) -> None:
         self._plan = plan
+        # The hardware update (FEAT_HAFDBS) the walk makes to this descriptor, if any.
+        self.update = update
         self.stage = plan.stage
         self.level: int = record[LEVEL]
         self.table_base: int = record[TABLE_BASE]
@@ -176,6 +182,7 @@ class LevelRead:
             "attributes": self.attributes,
             "source": self.source,
             "synthetic": self.synthetic,
+            "update": None if self.update is None else self.update.to_dict(),
         }
 
     def __repr__(self) -> str:
@@ -185,6 +192,9 @@ class LevelRead:
 
 class StageWalk:
     """One stage's walk of one input address."""
+
+    memattr: int  # stage 2, set by its permission step
+    fwb_cd: tuple[bool, bool]  # stage 2, set by its permission step
 
     __slots__ = (
         "plan",
@@ -196,6 +206,9 @@ class StageWalk:
         "attr",
         "sh",
         "permissions",
+        "memattr",
+        "fwb_cd",
+        "update",
         "_params",
         "_levels",
         "_attrs",
@@ -213,6 +226,10 @@ class StageWalk:
         self.attr = 0
         self.sh = 0
         self.permissions: Permissions | None = None
+        # Stage 2, from its permission step on: ``memattr`` (the leaf's MemAttr[3:0]) and
+        # ``fwb_cd`` (HCR_EL2.{FWB, CD} as they applied to it).
+        # The hardware update of the leaf (FEAT_HAFDBS), once the walk made one.
+        self.update: HardwareUpdate | None = None
         self._params: WalkParams | None = None
         self._levels: list[LevelRead] | None = None
         self._attrs: Stage1Attributes | Stage2Attributes | None = None
@@ -230,7 +247,11 @@ class StageWalk:
     @property
     def levels(self) -> list[LevelRead]:
         if self._levels is None:
-            self._levels = [LevelRead(self.plan, record) for record in self.records]
+            leaf, update = self.leaf, self.update
+            self._levels = [
+                LevelRead(self.plan, record, update if record is leaf else None)
+                for record in self.records
+            ]
         return self._levels
 
     @property
@@ -292,7 +313,8 @@ class StageWalk:
                 ng=get(leaf.ng),
                 gp=get(leaf.gp),
             )
-        return Stage2Attributes(**common, memattr=get(leaf.memattr))
+        fwb, cd = self.fwb_cd
+        return Stage2Attributes(**common, memattr=get(leaf.memattr), fwb=fwb, cd=cd)
 
     @property
     def perms(self) -> Permissions | None:
@@ -310,6 +332,7 @@ class StageWalk:
             "perms": {} if perms is None else perms.to_dict(),
             "fault": None if self.fault is None else self.fault.to_dict(),
             "leaf_level": self.leaf_level,
+            "update": None if self.update is None else self.update.to_dict(),
         }
 
 
@@ -443,6 +466,27 @@ class WalkResult:
             for read in final.levels:
                 yield ReadRef(read, final.params, FINAL)
 
+    def updates(self) -> list[HardwareUpdate]:
+        """Every hardware update of the Access flag or dirty state the walk makes, in walk
+        order: a stage-2 walk's of a table page's descriptor before the stage-1 read it
+        served, the leaf's own (after the stage-2 walk that translated its write), then the
+        final stage 2's."""
+        out: list[HardwareUpdate] = []
+        main = self.main
+        if main is not None:
+            for read in main.levels:
+                if read.s2 is not None and read.s2.update is not None:
+                    out.append(read.s2.update)
+            update = main.update
+            if update is not None:
+                if update.via is not None and update.via.update is not None:
+                    out.append(update.via.update)
+                out.append(update)
+        final = self.s2_final
+        if final is not None and final.update is not None:
+            out.append(final.update)
+        return out
+
     def source_label(self, src: BitSource) -> str:
         """How an output-address bit source is named (see ``descriptors.source_label``)."""
         return source_label(src, two_stage=self.two_stage, input_name=self.input_name)
@@ -486,4 +530,5 @@ class WalkResult:
             "hpfar": None if s is None else s.hpfar,
             "syndrome": None if s is None else s.to_dict(),
             "descriptor_reads": self.descriptor_reads,
+            "hardware_updates": [u.to_dict() for u in self.updates()],
         }

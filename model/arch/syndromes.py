@@ -34,15 +34,20 @@ _PAR_ATTR_SHIFT = PAR_EL1.shift_mask("ATTR")[0]
 _PAR_PA_MASK = PAR_EL1.field("PA").mask
 
 
-def par_success(pa: int, attr: int, sh: int) -> int:
-    """PAR_EL1 after an AT that translated to ``pa`` (F=0): PA[51:12], the attribute byte
-    and the shareability (reported as Outer Shareable for Device and Normal Non-cacheable
-    memory). NS is 0 and bit 11 (RES1) is set, as QEMU does."""
+_PAR_NS = PAR_EL1.encode(NS=1)
+
+
+def par_success(pa: int, attr: int, sh: int, ns: int = 0) -> int:
+    """PAR_EL1 after an AT that translated to ``pa`` (F=0): PA[51:12], the attribute byte,
+    the shareability (reported as Outer Shareable for Device and Normal Non-cacheable
+    memory), NS (``ns``: UNKNOWN for a Non-secure regime, see ``Choices.par_ns``) and bit 11
+    (RES1) set, as QEMU does."""
     return (
         _PAR_OK
         | (par_sh(attr, sh) << _PAR_SH_SHIFT)
         | (pa & _PAR_PA_MASK)
         | ((attr & 0xFF) << _PAR_ATTR_SHIFT)
+        | (_PAR_NS if ns else 0)
     )
 
 

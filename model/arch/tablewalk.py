@@ -13,10 +13,14 @@ Before the loop, the set-up checks (``checks``) and the start table's address (i
 may already have failed. A step that fails returns the ``FaultSite`` of the rule it broke;
 ``walk_stage`` raises the fault at its one exit, where the level and the stage are filled in.
 
+6. ``update_step`` (``model.arch.updates``): with HA=1, the hardware update of the Access
+   flag and dirty state (FEAT_HAFDBS), whose write of a stage-1 descriptor goes through stage 2.
+
+A stage-2 walk of a stage-1 table address (S1PTW) also checks HCR_EL2.PTW after its
+permission step: stage-1 tables in stage-2 Device memory are a stage-2 Permission fault.
+
 A step records what decides the outcome and nothing more; what explains it is built from the
-records when asked (``model.arch.result``). Where the architecture would go on after a step
-(the hardware update of the Access flag and dirty state, FEAT_HAFDBS; HCR_EL2.PTW checks of a
-table read), a step of its own belongs between ``leaf_step``/``permission_step`` and the exit.
+records when asked (``model.arch.result``).
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from . import fault_rules as rules
-from .attrs import S2_MEMATTR_BYTES
+from .attrs import S2_FWB_BYTES, S2_MEMATTR_BYTES
 from .cpu import CPU
 from .faults import Fault, FaultRule, FaultSite, raise_fault
 from .fields import MAIR
@@ -35,6 +39,7 @@ from .permissions import denied_by, stage1_permissions, stage2_permissions
 from .plans import LevelPlan, StagePlan, wxn
 from .regime import Access, Regime
 from .result import DESC_ADDRESS, KIND, RAW, TARGET, StageWalk
+from .updates import update_step
 
 MASK64 = (1 << 64) - 1
 _TABLE_READ = Access(1, "read")  # stage-2 walks of stage-1 table addresses are EL1 reads
@@ -44,9 +49,22 @@ _MAIR_SHIFTS = tuple(MAIR.shift_mask(f"Attr{i}")[0] for i in range(8))
 class Translation:
     """What every stage walk of one translation shares: the registers, the memory, the CPU,
     what the walk notices, the count of descriptors read, and how to walk stage 2 (for the
-    stage-2 walks of stage-1 table addresses)."""
+    stage-2 walks of stage-1 table addresses). ``at``: the access is an AT instruction's;
+    ``fwb``, ``cd``, ``ptw``: HCR_EL2.FWB, CD and PTW as they apply to this translation."""
 
-    __slots__ = ("regs", "memory", "words", "cpu", "notes", "stage2", "reads")
+    __slots__ = (
+        "regs",
+        "memory",
+        "words",
+        "cpu",
+        "notes",
+        "stage2",
+        "reads",
+        "at",
+        "fwb",
+        "cd",
+        "ptw",
+    )
 
     def __init__(self, regs: Mapping[str, int], memory: Memory, cpu: CPU, notes: Notes) -> None:
         self.regs = regs
@@ -56,6 +74,8 @@ class Translation:
         self.notes = notes
         self.stage2: Callable[[int, Access, bool], StageWalk] | None = None
         self.reads = 0
+        self.at = False
+        self.fwb = self.cd = self.ptw = False
 
     def register(self, name: str) -> int:
         return int(self.regs.get(name, 0)) & MASK64
@@ -196,7 +216,7 @@ def leaf_step(
     t: Translation, sw: StageWalk, record: list[Any], lp: LevelPlan, plan: StagePlan
 ) -> FaultSite | None:
     """A block or page descriptor: its output address (within the output size) and the
-    Access flag (AF=0 faults unless the CPU sets it: HA=1)."""
+    Access flag (AF=0 faults unless the walk sets it: HA=1, see ``update_step``)."""
     raw = record[RAW]
     leaf = lp.leaf
     assert leaf is not None
@@ -223,10 +243,8 @@ def leaf_step(
         )
     if oa >> p.oa_bits:
         return _oa_out_of_range(rules.LEAF_OA_OUT_OF_RANGE, plan, oa, kind=kind)
-    if not (raw >> leaf.af[0]) & leaf.af[1]:
-        if not p.ha:
-            return rules.AF_ZERO.site(kind=kind, tcr=p.tcr_name)
-        t.notes.warn("af-hw", "AF=0 with hardware AF update: the CPU sets AF, no fault.")
+    if not (raw >> leaf.af[0]) & leaf.af[1] and not p.ha:
+        return rules.AF_ZERO.site(kind=kind, tcr=p.tcr_name)
     sw.output_address = oa | (sw.input_address & ((1 << leaf.size_bits) - 1))
     return None
 
@@ -265,7 +283,11 @@ def permission_step(
         )
         read_only_by_table = bool(state.ap_table & 2)
     else:
-        sw.attr = S2_MEMATTR_BYTES[(raw >> leaf.memattr[0]) & leaf.memattr[1]]
+        # HCR_EL2.FWB decides how MemAttr reads (AArch64.S2ApplyFWBMemAttrs).
+        memattr = (raw >> leaf.memattr[0]) & leaf.memattr[1]
+        sw.attr = (S2_FWB_BYTES if t.fwb else S2_MEMATTR_BYTES)[memattr]
+        sw.memattr = memattr
+        sw.fwb_cd = (t.fwb, t.cd)
         xnx = (raw >> leaf.xnx[0]) & leaf.xnx[1] if t.cpu.has_xnx else 0
         perms = stage2_permissions(
             (raw >> leaf.s2ap[0]) & leaf.s2ap[1], (raw >> leaf.xn[0]) & leaf.xn[1], xnx
@@ -321,6 +343,15 @@ def walk_stage(
             site = leaf_step(t, sw, record, lp, plan)
             if site is None:
                 site = permission_step(t, sw, state, record, lp, plan, access)
+            if site is None and (s1ptw or plan.template.ha):
+                if s1ptw and t.ptw and not sw.attr & 0xF0:
+                    # HCR_EL2.PTW=1: a stage-1 walk's access to stage-2 Device memory.
+                    site = rules.PTW_DEVICE.site()
+                elif plan.template.ha:
+                    fault = update_step(t, sw, record, lp, plan, access, s1ptw)
+                    if fault is not None:
+                        sw.fault = fault
+                        return sw
             break
         site = descriptor_fault(kind, record, plan)
     if site is not None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from .attrs import combine_attrs, combine_sh
+from .attrs import combine_attrs, combine_sh, two_stage_attr
 from .checks import check_stage1, check_stage2
 from .cpu import CPU, CPU_PRESETS, Choices
 from .fields import HCR_EL2, SCTLR
@@ -40,8 +40,14 @@ __all__ = [
 
 MASK64 = (1 << 64) - 1
 _VM_SHIFT, _ = HCR_EL2.shift_mask("VM")
+_DC_SHIFT, _ = HCR_EL2.shift_mask("DC")
 _E2H_SHIFT, _ = HCR_EL2.shift_mask("E2H")
 _TGE_SHIFT, _ = HCR_EL2.shift_mask("TGE")
+_FWB_SHIFT, _ = HCR_EL2.shift_mask("FWB")
+_CD_SHIFT, _ = HCR_EL2.shift_mask("CD")
+_PTW_SHIFT, _ = HCR_EL2.shift_mask("PTW")
+# HCR_EL2.{FWB, CD, PTW}: a walk with none of them set skips them entirely.
+_STAGE2_CONTROLS = (1 << _FWB_SHIFT) | (1 << _CD_SHIFT) | (1 << _PTW_SHIFT)
 _M_SHIFT, _ = SCTLR.shift_mask("M")
 _MAX_CPU = CPU_PRESETS["max"]
 _STAGE2 = Regime.STAGE2.value
@@ -50,8 +56,19 @@ _DEFAULT_CHOICES = Choices()
 
 
 def stage2_enabled(hcr: int) -> bool:
-    """HCR_EL2.VM=1, unless {E2H, TGE} = {1, 1} (the EL2&0 host regime has no stage 2)."""
-    return bool((hcr >> _VM_SHIFT) & 1) and not ((hcr >> _E2H_SHIFT) & (hcr >> _TGE_SHIFT) & 1)
+    """HCR_EL2.VM=1 or HCR_EL2.DC=1 (DC makes VM behave as 1: AArch64.GetS2TTWParams), unless
+    {E2H, TGE} = {1, 1} (the EL2&0 host regime has no stage 2)."""
+    on = ((hcr >> _VM_SHIFT) | (hcr >> _DC_SHIFT)) & 1
+    return bool(on) and not ((hcr >> _E2H_SHIFT) & (hcr >> _TGE_SHIFT) & 1)
+
+
+def apply_stage2_controls(t: Translation, hcr: int, stage2_walk: bool = False) -> None:
+    """HCR_EL2.FWB, CD and PTW, which act on a translation only where stage 2 is on (or
+    where stage 2 is what is walked: ``stage2_walk``)."""
+    if stage2_walk or stage2_enabled(hcr):
+        t.fwb = bool((hcr >> _FWB_SHIFT) & 1)
+        t.cd = bool((hcr >> _CD_SHIFT) & 1)
+        t.ptw = bool((hcr >> _PTW_SHIFT) & 1)
 
 
 class _Stage2:
@@ -85,22 +102,28 @@ def walk(
     access: Access | str | None = None,
     cpu: CPU | None = None,
     choices: Choices | None = None,
+    at: bool = False,
 ) -> WalkResult:
     """Walk the tables of ``regime`` for ``address`` and explain every step.
 
-    For ``Regime.EL10`` stage-1 table reads go through stage 2 when HCR_EL2.VM=1 (and
+    For ``Regime.EL10`` stage-1 table reads go through stage 2 when HCR_EL2.VM=1 or DC=1 (and
     {E2H,TGE} != {1,1}); ``Regime.EL10_S12`` also translates the final IPA through stage 2.
-    The regime's SCTLR.M is not consulted here (``at()`` applies it); a warning notes it.
+    The regime's SCTLR.M and HCR_EL2.DC's disabling of stage 1 are not applied here (``at()``
+    applies them); a warning notes them. ``at``: the access is an AT instruction's (it
+    checks write permission but marks nothing dirty).
     """
     name = regime_name(regime)
     access = coerce_access(access)
     choices = choices or _DEFAULT_CHOICES
     notes = Notes(choices)
     t = Translation(regs, as_memory(memory), cpu or _MAX_CPU, notes)
+    t.at = at
     stage2 = _Stage2(t)
     t.stage2 = stage2.walk
     address &= MASK64
     hcr = t.register("HCR_EL2")
+    if hcr & _STAGE2_CONTROLS:
+        apply_stage2_controls(t, hcr, name == _STAGE2)
     res = WalkResult(name, access, address)
     res.tge = bool((hcr >> _TGE_SHIFT) & 1)
     if name == _STAGE2:
@@ -121,7 +144,7 @@ def walk(
             res.ipa = main.output_address
             res.s2_final = stage2.walk(main.output_address or 0, access, False)
     res.main = main
-    _outcome(res, main, res.s2_final)
+    _outcome(res, main, res.s2_final, t)
     res.warnings = notes.warnings
     res.choices_used = notes.choices_used
     res.descriptor_reads = t.reads
@@ -135,13 +158,19 @@ def _stage1_warnings(regime: str, t: Translation, hcr: int) -> None:
             notes.warn("mmu-off", "SCTLR_EL1.M=0: real accesses would not be translated.")
         if (hcr >> _TGE_SHIFT) & 1 and not (hcr >> _E2H_SHIFT) & 1:
             notes.warn("tge", "HCR_EL2.TGE=1 (E2H=0): EL1&0 stage 1 is disabled for accesses.")
+        elif (hcr >> _DC_SHIFT) & 1:
+            notes.warn(
+                "dc",
+                "HCR_EL2.DC=1: EL1&0 stage 1 is disabled for accesses (flat, Normal "
+                "Write-Back, Non-shareable); stage 2 is on as if VM=1.",
+            )
     elif not (t.register("SCTLR_EL2") >> _M_SHIFT) & 1:
         notes.warn("mmu-off", "SCTLR_EL2.M=0: real accesses would not be translated.")
     if regime == _EL10_S12 and not stage2_enabled(hcr):
         notes.warn("s2-off", "Stage 2 is disabled (HCR_EL2.VM=0 or E2H=TGE=1): stage 1 only.")
 
 
-def _outcome(res: WalkResult, main: StageWalk, final: StageWalk | None) -> None:
+def _outcome(res: WalkResult, main: StageWalk, final: StageWalk | None, t: Translation) -> None:
     """The translation's outcome from its stage walks: the main walk's fault, else the final
     stage 2's; otherwise the output address, and PAR_EL1 with the combined attributes."""
     fault = main.fault or (final.fault if final is not None else None)
@@ -154,6 +183,13 @@ def _outcome(res: WalkResult, main: StageWalk, final: StageWalk | None) -> None:
         attr, sh = main.attr, main.sh
     else:
         res.output_address = final.output_address
-        attr, sh = combine_attrs(main.attr, final.attr), combine_sh(main.sh, final.sh)
+        if t.fwb or t.cd:
+            attr = two_stage_attr(main.attr, final.memattr, t.fwb, t.cd)
+        else:
+            attr = combine_attrs(main.attr, final.attr)
+        sh = combine_sh(main.sh, final.sh)
     assert res.output_address is not None
-    res.par = par_success(res.output_address, attr, sh)
+    # PAR_EL1.NS is UNKNOWN for these Non-secure regimes: a choice (recorded as used).
+    notes = t.notes
+    ns = notes.choices_used["par_ns"] = notes.choices.par_ns
+    res.par = par_success(res.output_address, attr, sh, ns == "pa_space")

@@ -33,6 +33,7 @@ from model.arch.fields import (
 )
 from model.arch.result import ReadRef
 from model.arch.walker import LevelRead, Regime, WalkParams, WalkResult
+from model.arch.walker import stage2_enabled as walker_stage2_enabled
 from model.explore.background import FILL_REGION_SHIFT, page_descriptor
 
 from .configs import REGISTER_NAMES, Configuration, run, state_memory
@@ -46,11 +47,9 @@ _STAGE2 = ("VTCR_EL2", "VTTBR_EL2")
 
 
 def stage2_enabled(registers) -> bool:
-    """HCR_EL2.VM=1 and not {E2H, TGE} = {1, 1}: EL1&0 stage-1 table reads go through stage 2."""
-    hcr = int(registers.get("HCR_EL2", 0))
-    return bool(HCR_EL2.get(hcr, "VM")) and not (
-        HCR_EL2.get(hcr, "E2H") and HCR_EL2.get(hcr, "TGE")
-    )
+    """HCR_EL2.VM=1 or DC=1, and not {E2H, TGE} = {1, 1}: EL1&0 stage-1 table reads go
+    through stage 2 (the walker's own rule)."""
+    return walker_stage2_enabled(int(registers.get("HCR_EL2", 0)))
 
 
 def regime_registers(regime: str, registers) -> list[str]:

@@ -159,6 +159,18 @@ def config_changes(
         out.append(
             FieldChange("setting", "input address", -1, -1, f"{a.address:#x}", f"{b.address:#x}")
         )
+    if a.tables_origin != b.tables_origin:
+        # Memory changed as a whole: b's background tables were built for other registers.
+        out.append(
+            FieldChange(
+                "setting",
+                "background tables",
+                -1,
+                -1,
+                "built for the registers before",
+                "re-filled for these registers",
+            )
+        )
     if a.choices != b.choices:
         for key, value in b.choices.to_dict().items():
             old = getattr(a.choices, key)

@@ -22,6 +22,8 @@ from .actions import apply_action, display_layout, register_layout, stopped_at
 from .compare import s2_start_for, sl0_for
 from .configs import Configuration, run, state_memory
 
+REMEDY_KINDS = ("register", "descriptor", "action", "refill", "focus")
+
 
 @dataclass(frozen=True)
 class Remedy:
@@ -172,7 +174,11 @@ def apply_remedy(config: Configuration, remedy: Remedy) -> Configuration:
     """``config`` with ``remedy`` applied (a "focus" remedy changes nothing)."""
     if remedy.kind == "register":
         name = str(remedy.target)
+        if name not in config.registers:
+            raise ValueError(f"no register {name[:20]!r}")
         layout = _register_layout(config, name)
+        if remedy.field not in layout:
+            raise ValueError(f"{name} has no field {remedy.field[:20]!r}")
         value = layout.set(config.registers.get(name, 0), remedy.field, remedy.value)
         return config.with_registers(**{name: value})
     if remedy.kind == "descriptor":

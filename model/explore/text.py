@@ -25,6 +25,7 @@ from typing import NamedTuple
 from model.arch.attrs import CombinedAttributes, LeafAttributes, OutputAttributes
 from model.arch.permissions import Permissions, TwoStagePermissions
 from model.arch.result import MAIN
+from model.arch.updates import HardwareUpdate
 from model.arch.walker import LevelRead, Regime, StageWalk, WalkParams, WalkResult
 
 from .configs import CONFIG_PRESETS, REGISTER_NAMES, Configuration, run
@@ -43,8 +44,16 @@ REGIME_TITLES = {
 
 # The registers each regime reads, in the order the header lists them.
 _REGIME_REGISTERS = {
-    Regime.EL10.value: ("TCR_EL1", "TTBR0_EL1", "TTBR1_EL1", "MAIR_EL1", "SCTLR_EL1"),
-    Regime.EL10_S12.value: ("TCR_EL1", "TTBR0_EL1", "TTBR1_EL1", "MAIR_EL1", "SCTLR_EL1"),
+    # HCR_EL2 (VM, DC, FWB, CD, PTW, E2H, TGE) changes EL1&0 walks too.
+    Regime.EL10.value: ("TCR_EL1", "TTBR0_EL1", "TTBR1_EL1", "MAIR_EL1", "SCTLR_EL1", "HCR_EL2"),
+    Regime.EL10_S12.value: (
+        "TCR_EL1",
+        "TTBR0_EL1",
+        "TTBR1_EL1",
+        "MAIR_EL1",
+        "SCTLR_EL1",
+        "HCR_EL2",
+    ),
     Regime.EL2.value: ("TCR_EL2", "TTBR0_EL2", "MAIR_EL2", "SCTLR_EL2", "HCR_EL2"),
     Regime.EL20.value: ("TCR_EL2", "TTBR0_EL2", "TTBR1_EL2", "MAIR_EL2", "SCTLR_EL2", "HCR_EL2"),
     Regime.STAGE2.value: ("VTCR_EL2", "VTTBR_EL2", "HCR_EL2"),
@@ -219,6 +228,22 @@ def _walk_lines(levels: Iterable[LevelRead], prefix: str, cols: _Columns) -> lis
             if read.s2.fault is not None:
                 lines += _wrap("stage 2 faults here (see FAULT below)", " " * (cols.indent + 2))
         lines.append(_read_row(read, prefix + _level(read.level), cols))
+        if read.update is not None:
+            lines += _update_lines(read.update)
+    return lines
+
+
+def _update_lines(update: HardwareUpdate) -> list[str]:
+    """A hardware update of the Access flag or dirty state, under the descriptor it writes."""
+    lines = _wrap("hardware update: " + update.explanation, "    ", "      ")
+    via = update.via
+    if via is not None and via.update is not None:
+        lines += _wrap(
+            "its write through stage 2 updates the table page's stage-2 descriptor too: "
+            + via.update.explanation,
+            "      ",
+            "      ",
+        )
     return lines
 
 
@@ -286,6 +311,8 @@ def _result_lines(result: WalkResult, input_name: str) -> list[str]:
             origin = attrs.sh_origin
             text = f"{attrs.memory_type}; {attrs.sh_name}" + (f", from {origin}" if origin else "")
             lines += _wrap(text, "  memory: ", "    ")
+        if isinstance(attrs, CombinedAttributes) and attrs.steps:
+            lines += _wrap("; ".join(attrs.steps), "  combined: ", "    ")
         perms = result.perms
         if isinstance(perms, TwoStagePermissions):
             s1 = _perm_text(perms.stage1)
@@ -307,7 +334,13 @@ def _result_lines(result: WalkResult, input_name: str) -> list[str]:
     lines += _wrap(fsc, "  ", "    ")
     if fault.s1ptw and fault.ipa is not None:
         table = next((r for r in result.levels if r.s2 is not None and r.s2.fault), None)
-        what = f"the level {table.level} table entry" if table is not None else "a table entry"
+        update = result.main.update if result.main is not None else None
+        if table is not None:
+            what = f"the level {table.level} table entry"
+        elif update is not None and update.fault is not None:
+            what = f"the hardware update (a write) of the level {update.level} descriptor"
+        else:
+            what = "a table entry"
         lines += _wrap(
             f"while stage 2 translated {what} at IPA {h64(fault.ipa)} for stage 1",
             "  ",

@@ -13,6 +13,7 @@ from app.fragment import changed_regions
 from app.render.grids import bit_grid
 from app.state import encode
 from app.views import card_view, explorer_view
+from app.views.walk import walk_cards
 from model.explore.configs import CONFIG_PRESETS, run
 
 
@@ -47,10 +48,9 @@ def test_shared_views_equal_fresh_ones(slug):
     for config in random_states(slug, 40, seed=len(slug)):
         result = run(config)
         view = explorer_view(config, result)
-        main = [card_view(r, config, {}, {}) for r in result.reads() if r.role == "main"]
-        final = [card_view(r, config, {}, {}) for r in result.reads() if r.role == "final-s2"]
-        assert list(view.walk.cards) == main
-        assert list(view.walk.final_cards) == final
+        main, final, _ = walk_cards(config, result, {}, {}, card_view)
+        assert list(view.walk.cards) == list(main)
+        assert list(view.walk.final_cards) == list(final)
 
 
 @pytest.mark.parametrize("slug", ["4k-52-lpa2", "s1-48-over-s2-52"])
@@ -71,7 +71,7 @@ def test_changed_regions_cover_every_difference(slug):
         for i, card in enumerate(nw.final_cards):
             if i >= len(ow.final_cards) or ow.final_cards[i] != card:
                 assert i in regions.final_slots
-        if (ow.address, ow.fault, ow.esr_iss) != (nw.address, nw.fault, nw.esr_iss):
+        if (ow.address, ow.fault, ow.memory) != (nw.address, nw.fault, nw.memory):
             assert "head" in regions.walk_parts
         if (ow.output, ow.attrs, ow.perms, ow.par) != (nw.output, nw.attrs, nw.perms, nw.par):
             assert "output" in regions.walk_parts

@@ -62,20 +62,21 @@ def _range(text: str) -> tuple[int, int]:
 
 def page_facts(page: str) -> dict:
     doc = Html(page)
-    reads = []
-    cards = re.finditer(r'<article id="card-(\d)-(-?\d+)-[^"]*"(.*?)</article>', page, re.S)
+    reads: list[tuple] = []
+    parent = 0  # where the last card of the walk proper sits in ``reads``
+    cards = re.finditer(
+        r'<article id="card-(n-?\d+-)?(\d)-(-?\d+)-[^"]*"[^>]*?'
+        r'data-address="(0x[0-9a-f]+)" data-value="(0x[0-9a-f]+)"',
+        page,
+    )
     for card in cards:
-        body = card.group(3)
-        for row in re.finditer(
-            r'<span class="lv">S2 L(-?\d+)</span>.*?desc@<code>(0x[0-9a-f]+)</code> = '
-            r"<code>(0x[0-9a-f]+)</code>",
-            body,
-        ):
-            reads.append((2, int(row.group(1)), n(row.group(2)), n(row.group(3))))
-        address = re.search(r"<dt>Descriptor address</dt><dd>.*?(0x[0-9a-f]+)</code></dd>", body)
-        value = re.search(r'class="hex" value="(0x[0-9a-f]+)"', body)
-        if address and value:
-            reads.append((int(card.group(1)), int(card.group(2)), n(address[1]), n(value[1])))
+        read = (int(card[2]), int(card[3]), n(card[4]), n(card[5]))
+        if card[1]:  # a stage-2 read of a table address: the walk made it before that read
+            reads.insert(parent, read)
+            parent += 1
+        else:
+            parent = len(reads)
+            reads.append(read)
     oa = re.search(r'<h3 id="oa-title">Output address <code>(0x[0-9a-f]+)</code>', page)
     labels = [
         (*_range(rng), html.unescape(label))

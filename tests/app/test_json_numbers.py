@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import replace
 
 import pytest
 
@@ -87,17 +88,27 @@ def check_answer(document, classify: bool = True) -> None:
 
 def states():
     out = list(CONFIG_PRESETS.values())
+    # A hardware update of the Access flag and dirty state (TCR_EL1.HA and HD), in both stages.
+    for slug in ("fault-access-flag", "s1-48-over-s2-52"):
+        config = CONFIG_PRESETS[slug]
+        tcr = config.registers["TCR_EL1"] | 1 << 39 | 1 << 40
+        vtcr = config.registers["VTCR_EL2"] | 1 << 21 | 1 << 22
+        out.append(replace(config.with_registers(TCR_EL1=tcr, VTCR_EL2=vtcr), access="el1w"))
     for slug in ("4k-52-lpa2", "s1-48-over-s2-52", "fault-permission", "s2-52-concat16"):
         out += random_states(slug, 8, seed=11)[1:]
     return out
 
 
 def test_walk_json_and_the_cli(client, capsys):
+    updates = 0
     for config in states():
         query = encode(config)
-        check_answer(client.get(f"/walk.json?{query}").json())
+        document = client.get(f"/walk.json?{query}").json()
+        check_answer(document)
+        updates += len(document["walk"]["hardware_updates"])
         assert cli_main(["walk", query, "--json"]) == 0
         check_answer(json.loads(capsys.readouterr().out))
+    assert updates  # hardware updates' addresses and values are among the answers
 
 
 def test_api_walk(client):

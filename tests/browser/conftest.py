@@ -99,5 +99,7 @@ def page(browser):
 def screenshot(page, name: str) -> Path:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     path = ARTIFACTS / f"{name}.png"
-    page.screenshot(path=str(path), full_page=True)
+    # caret="initial": hiding the text caret makes Playwright inject a style, which the CSP
+    # refuses (and the page would log as an error after any focused text input).
+    page.screenshot(path=str(path), full_page=True, caret="initial")
     return path

@@ -78,7 +78,7 @@ def test_descriptor_bit0_gives_translation_fault(page, server_url):
     fault = page.locator(".fault")
     assert "Translation fault, level 1" in fault.inner_text()
     assert "0x05" in fault.inner_text()
-    assert "changed" in page.locator(".card.changed").inner_text()
+    assert "set by this link" in page.locator(".card.changed").inner_text()
     assert re.search(r"Translation fault, level 1", page.locator("#status").inner_text())
     assert page.js_errors == []
 

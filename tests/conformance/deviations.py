@@ -27,13 +27,14 @@ import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from qemu_attrs import qemu_two_stage_attr
 from qemu_runner import RAM_BASE, RAM_END, GuestException, QemuFailure, Scenario
 
 import model
 from model import Choices, at_walk
 from model.arch import geometry as geo
-from model.arch import plans
-from model.arch.attrs import CombinedAttributes
+from model.arch import plans, tablewalk
+from model.arch.attrs import CombinedAttributes, combine_sh, par_sh
 from model.arch.faults import FaultKind, FaultRule, fsc_for
 from model.arch.params import Stage2Setup, register
 
@@ -41,16 +42,14 @@ U64 = (1 << 64) - 1
 
 
 # ------------------------------------------------------------------ PAR masks
-# PAR_EL1 bits the architecture leaves IMPLEMENTATION DEFINED or UNKNOWN (fact sheet 7.4,
-# Arm ARM PAR_EL1 description):
-#   success (F=0):
-#     bit 10  IMPLEMENTATION DEFINED;
-#     bit 9   NS: for a result from a Non-secure translation regime (every AT here: the
-#             guest runs them with SCR_EL3.NS=1) this bit is UNKNOWN.
-#   fault (F=1):
-#     bits [63:48] IMPLEMENTATION DEFINED.
-# Everything else is compared, including RES1 bit 11, RES0 bits and ATTR.
-PAR_MASK_OK = U64 & ~((1 << 10) | (1 << 9))
+# PAR_EL1 bits the architecture leaves IMPLEMENTATION DEFINED (fact sheet 7.4, Arm ARM
+# PAR_EL1 description):
+#   success (F=0): bit 10;
+#   fault (F=1): bits [63:48].
+# Everything else is compared, including RES1 bit 11, RES0 bits, ATTR and NS (bit 9, UNKNOWN
+# for these Non-secure regimes: the model's par_ns choice defaults to QEMU's 1, so it is
+# compared too).
+PAR_MASK_OK = U64 & ~(1 << 10)
 PAR_MASK_FAULT = U64 & ~(0xFFFF << 48)
 
 
@@ -166,7 +165,8 @@ RULES: list[Rule] = [
         "qemu-notes 'HCR_EL2.TGE with E2H=0' (7.2 and 10.0): with TGE=1, E2H=0 the "
         "architecture treats EL1&0 stage 1 as disabled (flat map) for AT S1E0*/S1E1*/S12E*; "
         "QEMU still walks the EL1&0 tables. Expected QEMU answer: the model with "
-        "HCR_EL2.TGE cleared.",
+        "HCR_EL2.TGE cleared, and PTW with it (QEMU's effective HCR_EL2 has PTW=0 while "
+        "TGE=1).",
         "dev-tge-e2h0",
     ),
     Rule(
@@ -211,6 +211,65 @@ RULES: list[Rule] = [
         "dev-s2-attr-combine",
     ),
     Rule(
+        "fwb-device-stage2-type",
+        "post",
+        _all,
+        "Found by this suite (7.2 and 10.0): with HCR_EL2.FWB=1 and a stage-2 Device "
+        "MemAttr (MemAttr[2]=0), QEMU (combined_attrs_fwb) gives stage 2's Device type even "
+        "when stage 1 is a more restrictive Device type; the architecture "
+        "(AArch64.S2ApplyFWBMemAttrs, S2CombineS1Device) keeps the more restrictive of the two, "
+        "e.g. stage 1 Device-nGnRnE with MemAttr 0b0011 is Device-nGnRnE, QEMU reads back "
+        "Device-GRE (ATTR 0x0c). Expected QEMU answer: PAR.ATTR (and SH) recomputed QEMU's way.",
+        "dev-fwb-device-type",
+    ),
+    Rule(
+        "fwb-ignores-cd",
+        "post",
+        _all,
+        "Found by this suite (7.2 and 10.0): with HCR_EL2.FWB=1 QEMU does not apply "
+        "HCR_EL2.CD; the architecture (AArch64.S2Translate, S2DCacheEnabled) makes the FWB "
+        "result Non-cacheable when it is Normal memory (data accesses and table walks). "
+        "Expected QEMU answer: PAR.ATTR (and SH) of the FWB combination without CD.",
+        "dev-fwb-cd",
+    ),
+    Rule(
+        "at-marks-dirty",
+        "semantic",
+        _all,
+        "Found by this suite (7.2 and 10.0): QEMU performs the hardware dirty-state update "
+        "for AT S1E*W/S12E*W as for a store: with TCR_ELx.HA=HD=1 it clears AP[2] of a DBM=1 "
+        "leaf, and when stage 2 maps the stage-1 table page read-only that write takes a "
+        "stage-2 Permission fault (S1PTW=1). The architecture (AArch64.S1Translate, "
+        "AArch64.SettingDirtyStatePermitted) checks the write permission of an AT but marks "
+        "nothing dirty, so the AT succeeds. Expected QEMU answer: the model walking the AT "
+        "as a store.",
+        "dev-at-marks-dirty",
+    ),
+    Rule(
+        "ptw-without-stage2",
+        "post",
+        _all,
+        "Found by this suite (7.2 and 10.0): QEMU applies HCR_EL2.PTW to EL1&0 stage-1 table "
+        "walks even when stage 2 is disabled (VM=0, DC=0): the disabled stage 2 reports its "
+        "output as Device-nGnRnE, so the first table read takes a stage-2 Permission fault "
+        "(PTW=1, S=1). The architecture checks PTW only in a stage-2 translation "
+        "(AArch64.S2Translate returns before any check when stage 2 is disabled). Expected "
+        "QEMU answer: that fault at the level QEMU reports a PTW fault (7.2: the stage-1 "
+        "level, an assertion failure at level -1; 8.2 and later: level 0).",
+        "dev-ptw-no-stage2",
+    ),
+    Rule(
+        "ptw-fault-level-0",
+        "post",
+        lambda v: v >= (8, 2, 0),
+        "Found by this suite (10.0): the stage-2 Permission fault of HCR_EL2.PTW (a stage-1 "
+        "table in stage-2 Device memory) is reported at level 0; the architecture reports it "
+        "at the level of the stage-2 leaf that mapped the table (the fault comes from "
+        "AArch64.S2CheckPermissions). QEMU 7.2 reports the stage-1 level instead "
+        "(s1ptw-reports-s1-level). Expected QEMU answer: PAR.FST = Permission fault, level 0.",
+        "dev-ptw-level",
+    ),
+    Rule(
         "s1ptw-reports-s1-level",
         "post",
         _v72,
@@ -237,8 +296,11 @@ RULES: list[Rule] = [
         "qemu-notes 4 (7.2; fixed in 8.2): for Device or Normal Non-cacheable results PAR.SH "
         "should read 0b10 (fact sheet 7.4, PAREncodeShareability); QEMU 7.2 reports the "
         "descriptor's (or TCR's, DS=1) shareability. Expected QEMU answer: PAR with SH = "
-        "the walk's shareability (0b00 when stage 1 is disabled). Only stage-1 results: "
-        "with a stage-2 final translation QEMU 7.2 gives 0b10 as the architecture does.",
+        "the walk's shareability (0b00 when stage 1 is disabled). With a stage-2 final "
+        "translation QEMU 7.2 gives 0b10 for a Device or Non-cacheable result as the "
+        "architecture does, but its disabled stage 1 is Non-shareable instead of Outer "
+        "Shareable, which shows when HCR_EL2.FWB=1 with MemAttr 0b110 makes the result "
+        "Write-Back: PAR.SH is then stage 2's shareability.",
         "dev-par-sh-device",
     ),
 ]
@@ -279,10 +341,22 @@ def _qemu72_s2_strict(vtcr: int, cpu) -> str | None:
 
 
 @contextlib.contextmanager
-def _qemu_semantics(block_any: bool, s2_strict: bool):
-    """Temporarily patch model functions to QEMU-7.2 behaviour (test code only). Walk plans
+def _qemu_semantics(block_any: bool, s2_strict: bool, at_marks_dirty: bool = False):
+    """Temporarily patch model functions to QEMU's behaviour (test code only). Walk plans
     are compiled from these functions, so the plan caches are emptied on the way in and out."""
     saved = []
+    if at_marks_dirty:
+        orig_update = tablewalk.update_step
+
+        def update_step(t, *args):
+            at, t.at = t.at, False  # the AT's write is a store's: it marks the leaf dirty
+            try:
+                return orig_update(t, *args)
+            finally:
+                t.at = at
+
+        saved.append((tablewalk, "update_step", orig_update))
+        tablewalk.update_step = update_step
     if block_any:
         orig_ba = geo.block_allowed
 
@@ -305,14 +379,14 @@ def _qemu_semantics(block_any: bool, s2_strict: bool):
 
         saved.append((plans, "derive_stage2", orig_derive))
         plans.derive_stage2 = derive
-    if saved:
+    if block_any or s2_strict:
         plans.clear_plans()
     try:
         yield
     finally:
         for obj, name, orig in reversed(saved):
             setattr(obj, name, orig)
-        if saved:
+        if block_any or s2_strict:
             plans.clear_plans()
 
 
@@ -333,11 +407,41 @@ def _all_reads(res):
 
 
 def _failing_s1_level(res) -> int | None:
-    """Stage-1 level whose table read faulted in stage 2 (S1PTW)."""
+    """Stage-1 level whose table read (or whose hardware update's write) faulted in stage 2
+    (S1PTW)."""
     for lr in res.levels:
         if lr.s2 is not None and lr.s2.fault is not None:
             return lr.level
+    update = res.main.update if res.main is not None else None
+    if update is not None and update.fault is not None:
+        return update.level
     return None
+
+
+_EL10_STAGE1 = ("el10", "el10_s12")
+
+
+def _ptw_without_stage2(res, hcr: int, on: set):
+    """QEMU's answer when HCR_EL2.PTW=1 with stage 2 disabled and the EL1&0 stage-1 walk
+    reached its first table read (rule ptw-without-stage2), else None."""
+    main = res.main
+    stage2_on = (hcr & 1 or (hcr >> 12) & 1) and not ((hcr >> 34) & (hcr >> 27) & 1)
+    # QEMU's effective HCR_EL2 (arm_hcr_el2_eff) has PTW=0 while TGE=1.
+    if not (hcr >> 2) & 1 or (hcr >> 27) & 1 or stage2_on or res.regime not in _EL10_STAGE1:
+        return None
+    if main is None or main.stage != 1 or not main.records:
+        return None
+    level = main.records[0][0] if "s1ptw-reports-s1-level" in on else 0
+    if level == -1:
+        if "level-1-af-perm-abort" in on:
+            return ExpectCrash("PTW permission fault on a level -1 table read")
+        return None
+    fst = fsc_for(FaultKind.PERMISSION, level)
+    return PAR_PTW_FAULT | (fst << 1)
+
+
+# PAR_EL1 of a stage-2 fault on a stage-1 walk (F=1, PTW=1, S=1, RES1 bit 11), FST to add.
+PAR_PTW_FAULT = 1 | (1 << 8) | (1 << 9) | (1 << 11)
 
 
 def _sea_fsc(level: int) -> int:
@@ -346,32 +450,6 @@ def _sea_fsc(level: int) -> int:
 
 def is_device_or_nc(attr: int) -> bool:
     return (attr >> 4) == 0 or attr == 0x44
-
-
-def _qemu_s2_mair(memattr: int) -> int:
-    """Stage-2 MemAttr as a MAIR-style byte, the way QEMU converts it (RW-allocate hints)."""
-    hi, lo = (memattr >> 2) & 3, memattr & 3
-    if hi == 0:
-        return lo << 2
-
-    def nib(a: int) -> int:
-        return 4 if a == 1 else (a << 2) | 3
-
-    return (nib(hi) << 4) | nib(lo)
-
-
-def _qemu_device_combine(s1: int, s2: int) -> int | None:
-    """QEMU's combined Device type when either attribute is Device, else None."""
-    if (s1 >> 4) and (s2 >> 4):
-        return None
-    s1lo, s2lo = s1 & 0xF, s2 & 0xF
-    if s1lo == 0 or s2lo == 0:
-        return 0x00
-    if s1lo == 4 or s2lo == 4:
-        return 0x04
-    if s1lo == 8 or s2lo == 8:
-        return 0x08
-    return 0x0C
 
 
 def _leak_memory(s: Scenario, res) -> dict | None:
@@ -413,11 +491,14 @@ def expected_qemu(s: Scenario, version: tuple, disabled: frozenset = frozenset()
         and not (hcr >> 34) & 1
         and not s.op.upper().startswith("S1E2")
     ):
-        regs = {**regs, "HCR_EL2": hcr & ~(1 << 27)}
+        # QEMU's effective HCR_EL2 (arm_hcr_el2_eff) also has PTW=0 while TGE=1.
+        regs = {**regs, "HCR_EL2": hcr & ~((1 << 27) | (1 << 2))}
 
     def walk_as_qemu(scenario: Scenario):
         try:
-            with _qemu_semantics("block-any-level" in on, "s2-start-level-strict" in on):
+            with _qemu_semantics(
+                "block-any-level" in on, "s2-start-level-strict" in on, "at-marks-dirty" in on
+            ):
                 return model_walk(scenario, choices, regs)
         except ValueError as e:
             # fsc_for refuses AF/permission at level -1: QEMU 7.2 asserts in the same place
@@ -437,6 +518,11 @@ def expected_qemu(s: Scenario, version: tuple, disabled: frozenset = frozenset()
             res = walk_as_qemu(s)
     if isinstance(res, ExpectCrash):
         return res
+    if "ptw-without-stage2" in on:
+        # QEMU faults before reading the first table: ahead of an external abort there.
+        ptw = _ptw_without_stage2(res, s.regs.get("HCR_EL2", 1 << 31), on)
+        if ptw is not None:
+            return ptw
     if "walk-outside-ram" in on:
         for stage, level, pa, _s1l in _all_reads(res):
             if pa is not None and not (RAM_BASE <= pa < RAM_END) and pa not in s.memory:
@@ -447,6 +533,8 @@ def expected_qemu(s: Scenario, version: tuple, disabled: frozenset = frozenset()
                 )
     par = res.par
     f = res.fault
+    if f is not None and f.rule == "ptw-device" and "ptw-fault-level-0" in on:
+        par = (par & ~(0x3F << 1)) | (fsc_for(FaultKind.PERMISSION, 0) << 1)
     if f is not None and f.s1ptw and "s1ptw-reports-s1-level" in on:
         s1l = _failing_s1_level(res)
         if s1l is not None:
@@ -455,11 +543,12 @@ def expected_qemu(s: Scenario, version: tuple, disabled: frozenset = frozenset()
                     return ExpectCrash("stage-2 AF/permission fault on a level -1 table read")
             else:
                 par = (par & ~(0x3F << 1)) | (fsc_for(f.kind, s1l) << 1)
-    if f is None and "s2-attr-combine-device" in on and isinstance(res.attrs, CombinedAttributes):
-        s1a, s2m = res.attrs.stage1.attr, res.attrs.stage2.memattr
-        qa = _qemu_device_combine(s1a, _qemu_s2_mair(s2m))
-        if qa is not None and qa != res.attrs.attr:
-            par = (par & ~(0xFF << 56)) | (qa << 56)
+    attrs = res.attrs
+    if f is None and isinstance(attrs, CombinedAttributes):
+        s2 = attrs.stage2
+        qa = qemu_two_stage_attr(attrs.stage1.attr, s2.memattr, s2.fwb, s2.cd, on)
+        if qa != attrs.attr:
+            par = (par & ~((0xFF << 56) | (3 << 7))) | (qa << 56) | (par_sh(qa, attrs.sh) << 7)
     if (
         f is None
         and "par-sh-device-nc" in on
@@ -469,6 +558,16 @@ def expected_qemu(s: Scenario, version: tuple, disabled: frozenset = frozenset()
         # stage 1 disabled (flat): QEMU 7.2 reports SH=0b00; walked: the walk's SH
         sh = 0 if not res.levels else res.attrs.sh & 3
         par = (par & ~(3 << 7)) | (sh << 7)
+    if (
+        f is None
+        and "par-sh-device-nc" in on
+        and res.flat is not None
+        and res.s2_final is not None
+        and res.flat.sh == 2
+        and not is_device_or_nc((par >> 56) & 0xFF)
+    ):
+        # QEMU 7.2's disabled stage 1 is Non-shareable: the combination keeps stage 2's SH.
+        par = (par & ~(3 << 7)) | (combine_sh(0, res.s2_final.sh & 3) << 7)
     return par
 
 

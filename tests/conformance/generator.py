@@ -30,6 +30,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field
 
+import controls
 from qemu_runner import RAM_END, TABLE_REGION, Scenario
 
 from model.arch import geometry as geo
@@ -167,6 +168,7 @@ class _S2Builder:
         self.next_of: dict[int, int] = {}  # table descriptor address -> next table base
         self.leaf_at: set[int] = set()
         self.attrs = desc_attrs  # MemAttr/S2AP/SH/AF for valid leaves
+        self.fwb = False  # HCR_EL2.FWB: which stage-2 MemAttr values are not reserved
 
     def _path(self, ipa: int):
         """Follow existing tables; yields (level, desc_addr, exists)."""
@@ -285,7 +287,7 @@ class _S2Builder:
             tags.add(f"s2-final-block-L{level}")
         else:
             tags.add("s2-final-page")
-        attrs = _s2_leaf_attrs(rng, g.ds)
+        attrs = _s2_leaf_attrs(rng, g.ds, fwb=self.fwb, tags=tags)
         r = rng.random()
         if r < 0.04:
             kind = 0b01 if level == 3 else 0b00
@@ -293,11 +295,15 @@ class _S2Builder:
         self.mem[d] = encode_oa(oa, g.variant, size_bits) | kind | attrs
 
 
-def _s2_leaf_attrs(rng: random.Random, ds: bool, ok: bool = False) -> int:
+def _s2_leaf_attrs(
+    rng: random.Random, ds: bool, ok: bool = False, fwb: bool = False, tags: set | None = None
+) -> int:
     # MemAttr[3:2]!=0 with [1:0]=0b00 is a reserved (UNPREDICTABLE) Normal encoding: avoided
+    # (with HCR_EL2.FWB=1: MemAttr[3] set and 0b0100, see controls.FWB_MEMATTRS)
     memattr = rng.choice(
         (0b1111, 0b1111, 0b0101, 0b0000, 0b0001, 0b0010, 0b0011, 0b1010, 0b1110, 0b0111)
     )
+    memattr = controls.s2_memattr(rng, fwb, memattr)
     s2ap = 0b11 if ok or rng.random() < 0.7 else rng.randrange(4)
     v = (memattr << 2) | (s2ap << 6) | AF
     if not ds:
@@ -306,6 +312,8 @@ def _s2_leaf_attrs(rng: random.Random, ds: bool, ok: bool = False) -> int:
         v &= ~AF
     if rng.random() < 0.2:
         v |= rng.randrange(4) << 53  # XN/XNX
+    if not ok and tags is not None:
+        v |= controls.s2_leaf_dbm(rng, tags)
     return v
 
 
@@ -366,6 +374,7 @@ def _gen_vtcr(rng: random.Random, tags: set, want_iasize_min: int = 0):
         | VT_RES1
         | (int(ds) << VT_DS)
         | (sl2 << VT_SL2)
+        | controls.vtcr_hafdbs(rng, tags)
     )
     tags.add(f"s2-{granule}k-ds{int(ds)}")
     if start is None:
@@ -397,8 +406,13 @@ _S1_OPS = {
 }
 
 
-def _leaf_attrs_s1(rng: random.Random, ds: bool, tags: set) -> int:
+def _leaf_attrs_s1(rng: random.Random, ds: bool, tags: set, ha: bool = False) -> int:
     v = AF | (rng.randrange(8) << 2) | (rng.randrange(4) << 6)
+    dbm, clear_af = controls.s1_leaf_hafdbs(rng, ha, tags)
+    v |= dbm
+    if clear_af:
+        v &= ~AF
+        tags.add("s1-af0-ha")
     if not ds:
         v |= rng.choice((0, 2, 3, 3)) << 8
     if rng.random() < 0.5:
@@ -456,8 +470,8 @@ def gen_one(rng: random.Random) -> Gen:
     mem: dict[int, int] = {}
     alloc = Alloc(rng)
     kind = rng.choices(
-        ("el10", "el10_s2", "el2", "el20", "el20_tge", "el10_tge", "s2only"),
-        weights=(34, 30, 10, 10, 5, 1, 10),
+        ("el10", "el10_s2", "el2", "el20", "el20_tge", "el10_tge", "s2only", "dc"),
+        weights=(30, 30, 9, 9, 5, 1, 9, 7),
     )[0]
     tags.add(f"regime-{kind}")
     regs: dict[str, int] = {}
@@ -470,6 +484,7 @@ def gen_one(rng: random.Random) -> Gen:
         hcr |= HCR_TGE
         if rng.random() < 0.5:
             hcr |= HCR_VM
+    hcr |= controls.hcr_controls(rng, kind, tags)
     regs["HCR_EL2"] = hcr
     mair = 0
     for i in range(8):
@@ -477,8 +492,8 @@ def gen_one(rng: random.Random) -> Gen:
     regs["MAIR_EL1"] = mair
     regs["MAIR_EL2"] = mair
 
-    if kind == "s2only":
-        return _gen_s2only(rng, regs, mem, alloc, tags)
+    if kind in ("s2only", "dc"):
+        return _gen_s2only(rng, regs, mem, alloc, tags, dc=kind == "dc")
 
     # ---- stage 1 control
     el2_single = kind == "el2"
@@ -518,6 +533,7 @@ def gen_one(rng: random.Random) -> Gen:
         tcr |= int(ds) << DS59
         tcr |= int(tbi) << (TBI1 if upper else TBI0)
         tcr |= int(hpd) << (HPD1 if upper else HPD0)
+        tcr |= controls.tcr_hafdbs(rng, False, tags)
         if rng.random() < 0.03:
             tcr |= 1 << (EPD1 if upper else EPD0)
             tags.add("epd")
@@ -531,6 +547,7 @@ def gen_one(rng: random.Random) -> Gen:
         tcr = EL2_RES1 | txsz | (1 << IRGN0_S) | (1 << ORGN0_S) | (sh << SH0_S)
         tcr |= TG0_ENC[granule] << TG0_S | PS_ENC[ps_bits] << EL2_PS_S
         tcr |= int(tbi) << EL2_TBI | int(hpd) << EL2_HPD | int(ds) << EL2_DS
+        tcr |= controls.tcr_hafdbs(rng, True, tags)
         if rng.random() < 0.05:
             tcr |= 1 << DS59  # bit 59 means nothing in this layout
             tags.add("el2-bit59")
@@ -578,7 +595,12 @@ def gen_one(rng: random.Random) -> Gen:
             vbase = alloc.take(s2g.table_bytes(s2g.start))
             vfmt52 = s2g.ds or (s2g.granule == 64 and ((vtcr >> VT_PS_S) & 7) == 6)
             regs["VTTBR_EL2"] = ttbr_encode(vbase, vfmt52) | (rng.randrange(256) << 48)
-            s2 = _S2Builder(s2g, vbase, mem, alloc, rng, _s2_leaf_attrs(rng, s2g.ds, ok=True))
+            fwb = bool(hcr & controls.HCR_FWB)
+            page_attrs = controls.table_page_attrs(
+                rng, _s2_leaf_attrs(rng, s2g.ds, ok=True, fwb=fwb), fwb, tags
+            )
+            s2 = _S2Builder(s2g, vbase, mem, alloc, rng, page_attrs)
+            s2.fwb = fwb
             tags.add("two-stage-tables")
         else:
             regs["VTTBR_EL2"] = alloc.take(4096)
@@ -691,7 +713,8 @@ def gen_one(rng: random.Random) -> Gen:
         oa = rng.getrandbits(oa_bits) & ~((1 << size_bits) - 1) if size_bits < oa_bits else 0
         if s2 is not None and op.startswith("S12") and rng.random() < 0.5:
             oa &= (1 << min(s2.g.iasize, 52)) - 1
-        val = encode_oa(oa, g.variant, size_bits) | _leaf_attrs_s1(rng, ds_eff, tags)
+        ha = bool(tcr & (controls.TCR2_HA if el2_single else controls.TCR_HA))
+        val = encode_oa(oa, g.variant, size_bits) | _leaf_attrs_s1(rng, ds_eff, tags, ha)
         if what == "page":
             val |= 0b11
             tags.add("s1-page")
@@ -715,13 +738,24 @@ def gen_one(rng: random.Random) -> Gen:
     return Gen(Scenario(op=op, va=va, regs=regs, memory=mem), tags)
 
 
-def _gen_s2only(rng, regs, mem, alloc, tags) -> Gen:
-    """Stage 1 off (SCTLR_EL1.M=0), AT S12E*: the VA is the IPA walked by stage 2."""
+_DC_OPS = ("S1E1R", "S1E1W", "S1E0R", "S1E0W", "S12E1R", "S12E1W", "S12E0R", "S12E0W")
+
+
+def _gen_s2only(rng, regs, mem, alloc, tags, dc: bool = False) -> Gen:
+    """Stage 1 off (SCTLR_EL1.M=0), AT S12E*: the VA is the IPA walked by stage 2. ``dc``:
+    HCR_EL2.DC=1 turns stage 1 off whatever SCTLR_EL1.M and stage 2 on whatever VM, for
+    every EL1&0 AT operation."""
     vtcr, s2g = _gen_vtcr(rng, tags)
     regs["VTCR_EL2"] = vtcr
     regs["SCTLR_EL1"] = 0
     regs["TCR_EL1"] = rng.getrandbits(40)
     op = rng.choice(("S12E1R", "S12E1W", "S12E0R", "S12E0W"))
+    if dc:
+        vm = controls.HCR_VM if rng.random() < 0.5 else 0
+        regs["HCR_EL2"] |= controls.HCR_DC | vm
+        regs["SCTLR_EL1"] = rng.randrange(2)
+        op = rng.choice(_DC_OPS)
+        tags.add(f"dc-vm{regs['HCR_EL2'] & 1}-m{regs['SCTLR_EL1']}")
     tags.add(f"op-{op}")
     if s2g is None:
         regs["VTTBR_EL2"] = alloc.take(1 << 16)
@@ -776,7 +810,10 @@ def _gen_s2only(rng, regs, mem, alloc, tags) -> Gen:
     if rng.random() < 0.05:
         kind = 0b01 if level == 3 else 0
         tags.add("s2-reserved-or-invalid")
-    mem[d] = encode_oa(oa, g.variant, size_bits) | kind | _s2_leaf_attrs(rng, g.ds)
+    fwb = bool(regs["HCR_EL2"] & controls.HCR_FWB)
+    mem[d] = (
+        encode_oa(oa, g.variant, size_bits) | kind | _s2_leaf_attrs(rng, g.ds, fwb=fwb, tags=tags)
+    )
     del b
     return Gen(Scenario(op=op, va=ipa, regs=regs, memory=mem), tags)
 

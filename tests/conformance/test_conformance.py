@@ -12,8 +12,10 @@ import os
 import time
 
 import compare
+import controls
 import deviations as dev
 import edge_cases
+import edge_cases_hyp
 import generator
 import pytest
 import qemu_runner as q
@@ -36,8 +38,9 @@ def _run(scenarios):
 @pytest.fixture(scope="session")
 def conformance_run(qemu_tools):
     gens = generator.generate(SEED, N)
-    edges = edge_cases.build()
-    scenarios = [e.scenario for e in edges] + [g.scenario for g in gens]
+    edges = edge_cases.build() + edge_cases_hyp.build()
+    sweep = controls.attribute_sweep()
+    scenarios = [e.scenario for e in edges] + sweep + [g.scenario for g in gens]
     res, t_qemu = _run(scenarios)
     version = q.qemu_version()
     t0 = time.monotonic()
@@ -73,6 +76,17 @@ def test_edge_cases_model_matches_fact_sheet(conformance_run):
     assert not bad, "\n".join(bad)
 
 
+def test_hypervisor_edge_cases_attributes(conformance_run):
+    """PAR.ATTR of the HCR_EL2.DC/FWB/CD edge cases is the architecture's."""
+    want = edge_cases_hyp.attr_expectations()
+    got = {
+        e.scenario.name: dev.model_walk(e.scenario).par >> 56
+        for e in conformance_run["edges"]
+        if e.scenario.name in want
+    }
+    assert got == want
+
+
 def test_edge_cases_qemu(conformance_run):
     rep = conformance_run["report"]
     n = len(conformance_run["edges"])
@@ -102,3 +116,34 @@ def test_generated_scenarios(conformance_run):
         f"{rep.summary_line()}\nfirst {min(SHOW, len(unc))} unclassified "
         f"mismatches:\n{_fail_text(unc)}"
     )
+
+
+def test_generator_covers_the_hypervisor_controls(conformance_run):
+    """Every control and hardware-update feature appears in the generated scenarios, DC with
+    each AT operation it affects, and the sweep has every attribute pair once."""
+    gens = conformance_run["gens"]
+    tags = set().union(*(g.tags for g in gens))
+    wanted = {f"dc-vm{vm}-m{m}" for vm in (0, 1) for m in (0, 1)} | {
+        "hcr-fwb",
+        "hcr-cd",
+        "hcr-ptw",
+        "hcr-dc-over-s1-tables",
+        "s1-ha",
+        "s1-ha-hd",
+        "s1-dbm",
+        "s1-af0-ha",
+        "s2-ha",
+        "s2-ha-hd",
+        "s2-dbm",
+        "s2-table-page-ro",
+        "s2-table-page-af0",
+        "s2-table-page-dbm",
+        "s2-table-page-device",
+    }
+    assert wanted <= tags, sorted(wanted - tags)
+    dc_ops = {t for g in gens if "regime-dc" in g.tags for t in g.tags if t.startswith("op-")}
+    assert dc_ops == {f"op-{op}" for op in generator._DC_OPS}
+    names = [s.name for s in controls.attribute_sweep()]
+    n_fwb0 = len(controls.NOFWB_MEMATTRS) * (len(controls.MAIR_BYTES) + 1)
+    n_fwb1 = len(controls.FWB_MEMATTRS) * (len(controls.MAIR_BYTES) + 1)
+    assert len(set(names)) == len(names) == 2 * (n_fwb0 + n_fwb1)

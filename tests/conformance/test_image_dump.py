@@ -235,7 +235,7 @@ def test_walk_over_the_dump_gives_the_par_of_the_at_instruction(guest_dump, caps
             capsys, "walk", "--image", str(result.dump), *regs_args(tmp_path, "s", s.regs),
             "--regime", regime, "--access", access, "--va", hex(s.va),
         )["walk"]  # fmt: skip
-        model = walk["par"]
+        model = int(walk["par"], 16)  # 64-bit values as "0x…" strings (app.jsonform)
         if isinstance(par, GuestException):
             # a table read outside RAM: QEMU takes the External abort as a Data Abort
             fault = walk["fault"] or {}

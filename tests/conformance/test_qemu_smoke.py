@@ -271,3 +271,22 @@ def test_run_many_parallel():
     r = q.run_many(scen, batch_size=150, workers=2)
     assert len(r.pars) == 600 and r.boots == 4
     assert all(pa_of(p) == pa for p in r.pars)
+
+
+# ------------------------------------------------------------------ hardware updates
+def test_hardware_updates_do_not_leak_into_the_next_scenario():
+    """An AT with TCR_EL1.HA=1 writes AF=1 into the guest's leaf descriptor. The guest writes
+    every descriptor of a scenario before its AT and zeroes it afterwards, so the next
+    scenario, the same tables with HA=0, still finds AF=0: an Access flag fault."""
+    va, pa = 0x0000_1234_5678_9000, 0x0000_0009_8765_4000
+    mem = walk_4k_48(va, pa, T)
+    leaf_at = T + 3 * PAGE + 8 * idx(va, 3)
+    mem[leaf_at] &= ~AF
+    with_ha = el1_scenario(va, mem, name="ha")
+    with_ha.regs["TCR_EL1"] |= 1 << 39  # HA
+    without_ha = el1_scenario(va, dict(mem), name="no-ha")
+    r = q.run_batch([with_ha, without_ha, with_ha, without_ha])
+    for par in r.pars[0::2]:
+        assert isinstance(par, int) and not par & 1 and pa_of(par) == pa, q.format_par(par)
+    for par in r.pars[1::2]:
+        assert isinstance(par, int) and par & 1 and fst(par) == 0x0B, q.format_par(par)

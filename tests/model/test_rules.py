@@ -346,8 +346,12 @@ def test_af_level0_block_fsc_0x08():
 
 
 def test_af_zero_with_ha_no_fault():
-    r = leaf_walk(tcr1(T0SZ=16, HA=1), 0x4000_0000 | 0b11)
-    assert r.fault is None and any(w.code == "af-hw" for w in r.warnings)
+    leaf = 0x4000_0000 | 0b11
+    r = leaf_walk(tcr1(T0SZ=16, HA=1), leaf)
+    assert r.fault is None
+    (update,) = r.updates()
+    assert (update.old, update.new) == (leaf, leaf | AF) and update.sets_af
+    assert r.levels[-1].update is update
 
 
 AP = {"rw_el1": 0b00, "rw_all": 0b01, "ro_el1": 0b10, "ro_all": 0b11}

@@ -2,7 +2,7 @@
 
 import pytest
 
-from model import LAYOUTS, Access, FaultKind, Regime, at, at_walk, walk
+from model import LAYOUTS, Access, Choices, FaultKind, Regime, at, at_walk, walk
 from model.arch.fields import HCR_EL2, PAR_EL1_FAULT, TCR_EL1, VTCR_EL2
 
 from .helpers import AF, HCR, TCR_EL2, tcr1, vtcr
@@ -111,7 +111,10 @@ def test_at_s12e1r_full_translation():
     par = at("s12e1r", VA, regs, mem)
     assert PAR.get(par, "F") == 0 and _par_pa(par) == S2_BLOCK_PA + S1_LEAF_IPA
     assert PAR.get(par, "ATTR") == 0xFF and PAR.get(par, "SH") == 0b11
-    assert PAR.get(par, "RES1_11") == 1 and PAR.get(par, "NS") == 0
+    # NS is UNKNOWN for a Non-secure regime: the Non-secure PA space (1) by default, as QEMU.
+    assert PAR.get(par, "RES1_11") == 1 and PAR.get(par, "NS") == 1
+    zero = at("s12e1r", VA, regs, mem, choices=Choices(par_ns="zero"))
+    assert zero == par & ~(1 << 9)
 
 
 def test_at_s1e1r_returns_ipa_but_walks_tables_through_stage2():
