@@ -22,6 +22,8 @@ Control names:
                                            (``model.explore.remedies``)
   ``refill`` = ``1``                       build the background tables for the registers
   ``load``  = ``<preset slug>``            load a whole preset
+  ``goto``  = ``<link query>``             show another state whole (the browser's Back and
+                                           Forward, Undo and Redo: static/js/explorer.js)
 
 No architecture here: layouts and quick actions come from ``model.explore.actions``.
 """
@@ -56,6 +58,7 @@ class EditOutcome:
     typed: dict[str, str] = field(default_factory=dict)
     link_problems: list[Problem] = field(default_factory=list)
     loaded: bool = False
+    goto_problems: list[Problem] = field(default_factory=list)  # what ``goto`` could not read
     kernel: str | None = None  # the release the page's Linux panel describes (kept)
 
     @property
@@ -72,6 +75,7 @@ class FormEdits:
 
     start: str = ""  # ``from``: the link query of the state the page shows
     load: str = ""  # a preset to load instead
+    goto: str = ""  # the link query of a state to show instead (history navigation)
     controls: dict[str, str] = field(default_factory=dict)  # every named control, as typed
     setup: dict[str, str] = field(default_factory=dict)  # regime, cpu, access, va
     choices: dict[str, str] = field(default_factory=dict)  # c.<choice>
@@ -111,6 +115,7 @@ def parse_form(pairs: Iterable[tuple[str, str]]) -> FormEdits:
     edits.refill = edits.controls.get("refill") == "1"
     edits.start = edits.controls.get("from", "")
     edits.load = edits.controls.get("load", "")
+    edits.goto = edits.controls.get("goto", "")
     return edits
 
 
@@ -145,6 +150,11 @@ def apply_edits(edits: FormEdits) -> EditOutcome:
     out = EditOutcome(
         before, before_result, before, link_problems=decoded.problems, kernel=decoded.kernel
     )
+    if "goto" in edits.controls:
+        # Back or Forward to a state of the page's history: that state, whatever this one is.
+        target = decode_cached(edits.goto)
+        out.config, out.kernel, out.goto_problems = target.config, target.kernel, target.problems
+        return out
     if edits.load:
         if edits.load in CONFIG_PRESETS:
             out.config = CONFIG_PRESETS[edits.load]

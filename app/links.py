@@ -6,7 +6,7 @@ Two kinds:
   short link, the ``Link:`` line of ``/walk.txt``, the links in ``/walk.json`` and the API, the
   ``Location`` of ``/s/<id>``) are absolute: they start with the configured public URL
   (``LPA2_PUBLIC_URL``) when it is set, else with the base of the request that asked;
-* links a page follows on the same site (``/walk.txt?…`` beside the walk, ``HX-Replace-Url``,
+* links a page follows on the same site (``/walk.txt?…`` beside the walk, ``HX-Push-Url``,
   the redirect after a form edit, onboarding links into the explorer) are relative to the
   site root, so they work whatever host name the browser used.
 

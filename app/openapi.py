@@ -32,11 +32,16 @@ TEXT = {"text/plain": {"schema": {"type": "string"}}}
 JSON_ERROR = {"application/json": {"schema": {"type": "object", "required": ["detail"]}}}
 JSON_STATUS = {"application/json": {"schema": {"type": "object", "required": ["status"]}}}
 LOCATION = {"Location": {"description": "Where to go", "schema": {"type": "string"}}}
-HX_REPLACE_URL = {
-    "HX-Replace-Url": {
-        "description": "Canonical link of the new state (htmx answers only)",
+HX_PUSH_URL = {
+    "HX-Push-Url": {
+        "description": "Canonical link of the new state, a new history entry (htmx answers)",
         "schema": {"type": "string"},
-    }
+    },
+    "HX-Refresh": {
+        "description": "'true' when a goto names a state this version reads with problems: "
+        "reload the page",
+        "schema": {"type": "string"},
+    },
 }
 
 # The limits of app.security, on every operation.
@@ -122,6 +127,11 @@ def explorer_parameters() -> list[dict]:
             "act", {"type": "array", "items": {"type": "string"}}, "Quick actions", explode=True
         ),
         _query("load", {"type": "string"}, "Load a whole preset"),
+        _query(
+            "goto",
+            {"type": "string"},
+            "Show another state whole: its link query (the browser's Back and Forward, Undo)",
+        ),
         {
             "name": "HX-Request",
             "in": "header",
@@ -163,7 +173,7 @@ ROUTE_DOCS: dict[tuple[str, str], dict[str, Any]] = {
             "200": {
                 "description": "The page, or (htmx) a fragment",
                 "content": HTML,
-                "headers": HX_REPLACE_URL,
+                "headers": HX_PUSH_URL,
             },
             "303": {
                 "description": "A form edit without htmx: to the new link",

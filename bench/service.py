@@ -103,7 +103,7 @@ class _FormFields(HTMLParser):
 
 
 def build_chains(clicks: int, seed: int = 1) -> list[list[tuple[bytes, bytes, bytes]]]:
-    """One chain per preset: a list of (request path+query, expected HX-Replace-Url, the page's
+    """One chain per preset: a list of (request path+query, expected HX-Push-Url, the page's
     current URL path+query for HX-Current-URL)."""
     from fastapi.testclient import TestClient
 
@@ -391,7 +391,7 @@ def main(argv: list[str] | None = None) -> int:
         f"{'PASS' if ok_p95 else 'FAIL'}"
     )
     if errors:
-        print(f"FAIL: {errors} unexpected responses (status or HX-Replace-Url)")
+        print(f"FAIL: {errors} unexpected responses (status or HX-Push-Url)")
     return 0 if ok_rps and ok_p95 and not errors else 1
 
 

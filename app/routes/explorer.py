@@ -5,15 +5,20 @@ One route, three answers:
 * a permalink (no ``from`` parameter): the full page for the decoded state; 422 when parts of
   the link could not be used (the page says what was dropped and why);
 * a form submission (``from`` present) without htmx: 303 to the canonical link of the new
-  state, or the page with inline errors (422) when an input is bad;
+  state, with the place clicked as its fragment (``#reg-tcr_el1``, a card's id), or the page
+  with inline errors (422) when an input is bad;
 * the same submission from htmx (``HX-Request``): a fragment of out-of-band regions, only the
-  ones the edit affects (``app.fragment``), with ``HX-Replace-Url`` set to the canonical
-  link; 422 with the marked fields (and the last good walk left alone) when an input is bad.
+  ones the edit affects (``app.fragment``), with ``HX-Push-Url`` set to the canonical link
+  (each edit is an entry of the browser's history: static/js/explorer.js pushes it); 422 with
+  the marked fields (and the last good walk left alone) when an input is bad. ``goto`` (Back,
+  Forward, Undo, Redo) answers the regions that differ from the state shown.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import replace
+from urllib.parse import parse_qsl, urlencode
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -100,6 +105,13 @@ def explorer(request: Request) -> Response:
         return _page(request, view, 422 if decoded.problems else 200)
 
     outcome = apply_form(pairs)
+    if outcome.goto_problems:
+        # A history entry this version cannot show as it was: the whole page, with what was
+        # dropped (htmx reloads the address, which the browser already set to the entry).
+        if htmx:
+            return Response(status_code=200, headers={"HX-Refresh": "true"})
+        target = parse_qsl(dict(pairs).get("goto", ""), keep_blank_values=True)
+        return RedirectResponse(page_path(urlencode(target)), status_code=303)
     if outcome.link_problems and outcome.ok:
         # ``from`` is the server's own canonical link: one it cannot read was altered. Show the
         # edited state with what was dropped, instead of redirecting past the problem.
@@ -110,9 +122,44 @@ def explorer(request: Request) -> Response:
         return _refused(request, outcome, htmx)
     query = query_of(outcome.config)
     url = page_path(with_kernel(query, outcome.kernel))
-    if not htmx:
-        return RedirectResponse(url, status_code=303)
-    old = state_view(state_of(outcome.before), outcome.kernel)
     view = state_view(state_of(outcome.config, query), outcome.kernel)
+    if not htmx:
+        return RedirectResponse(url + clicked_place(pairs, view), status_code=303)
+    old = state_view(state_of(outcome.before), outcome.kernel)
     regions = changed_regions(old, view, everything=outcome.loaded)
-    return _fragment(request, view, regions, headers={"HX-Replace-Url": url})
+    return _fragment(request, view, regions, headers={"HX-Push-Url": url})
+
+
+def _cards(view: ExplorerView) -> Iterator[CardView]:
+    for c in (*view.walk.cards, *view.walk.final_cards):
+        yield c
+        if c.nested:
+            yield from c.nested.cards
+
+
+def clicked_place(pairs: list[tuple[str, str]], view: ExplorerView) -> str:
+    """The fragment that brings a page without JavaScript back to the control clicked: the
+    register or card of a bit or quick action (the card now showing that descriptor), the
+    input address, the walk for a remedy or a re-fill; nothing for Apply or a preset."""
+    for key, value in pairs:
+        if key == "flip":
+            target = value.rpartition(":")[0]
+        elif key == "act":
+            target = "m." + value.partition(":")[0]
+        elif key in ("fix", "refill"):
+            return "#walk"
+        else:
+            continue
+        if target == "va":
+            return "#addr-title"
+        if target.startswith("r."):
+            return f"#reg-{target[2:]}"
+        try:
+            address = int(target[2:], 16)
+        except ValueError:
+            return "#walk"
+        for card in _cards(view):
+            if card.desc_address == f"{address:#x}":
+                return f"#{card.id}"
+        return "#walk"
+    return ""

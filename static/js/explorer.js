@@ -2,9 +2,12 @@
 //  * arrow keys move focus along a row of bit buttons (Left/Right, Home/End);
 //  * a bit click submits the small flip form (the state and the bit), not the whole form;
 //  * a link to a closed <details> (a card's "field help") opens it;
+//  * every edit is an entry of the browser's history: Back and Forward (and Undo, Redo,
+//    Ctrl+Z, Ctrl+Shift+Z) ask the server for the regions that differ from the state shown;
 //  * the focused control keeps focus across a swap: its identity is remembered when the form
 //    is submitted or changed, and a MutationObserver puts focus back on the new element with
-//    the same identity once the DOM has changed.
+//    the same identity once the DOM has changed (or, when it is gone or disabled, on the
+//    card or region that held it: focus never falls back to <body>).
 (function () {
   "use strict";
 
@@ -80,26 +83,33 @@
   });
 
   // -- focus kept across swaps ---------------------------------------------------------------
-  var remembered = null; // {id} or {name, value}
+  var remembered = null; // {id} or {name, value}, and the id of the region around it
   var rememberedAt = 0;
   var KEEP_MS = 5000;
+  // What holds a control, from the closest: a card, a register, a walk region, the walk.
+  var HOLDERS = "article.card[id], details.register[id], [id^='walk-'], #walk, #setup, #presets";
 
   function identity(element) {
     if (!element || element === document.body || !form.contains(element)) {
       return null;
     }
+    var holder = element.closest(HOLDERS);
+    var near = holder ? holder.id : "walk";
     if (element.id) {
-      return { id: element.id };
+      return { id: element.id, near: near };
     }
     if (element.name) {
-      return { name: element.name, value: element.value };
+      return { name: element.name, value: element.value, near: near };
     }
-    return null;
+    return { near: near };
   }
 
   function find(key) {
     if (key.id) {
       return document.getElementById(key.id);
+    }
+    if (!key.name) {
+      return null;
     }
     var candidates = form.querySelectorAll("[name]");
     for (var i = 0; i < candidates.length; i += 1) {
@@ -144,23 +154,199 @@
     true
   );
 
+  function usable(element) {
+    return element && document.contains(element) && !element.disabled && !element.closest("[hidden]");
+  }
+
+  // A region focused in place of a control that is gone (a card whose "Make invalid" button is
+  // now disabled, a level that went away): it takes focus without joining the Tab order.
+  function focusRegion(element) {
+    if (!element.hasAttribute("tabindex")) {
+      element.setAttribute("tabindex", "-1");
+    }
+    element.focus({ preventScroll: true });
+  }
+
   function restore() {
     if (!remembered || Date.now() - rememberedAt > KEEP_MS) {
       remembered = null;
       return;
     }
     var active = document.activeElement;
-    var current = find(remembered);
-    if (!current || current === active) {
+    // Only take focus back when it was lost (the old element left the document or was
+    // disabled by the swap).
+    var lost = !active || active === document.body || !document.contains(active) ||
+      active.disabled || !form.contains(active);
+    if (!lost) {
       return;
     }
-    // Only take focus back when it was lost (the old element left the document).
-    if (!active || active === document.body || !document.contains(active) || !form.contains(active)) {
+    var current = find(remembered);
+    if (usable(current)) {
       current.focus({ preventScroll: true });
+      return;
+    }
+    var near = document.getElementById(remembered.near) || document.getElementById("walk");
+    if (near) {
+      focusRegion(near);
     }
   }
 
+  // -- history: every edit an entry; Back, Forward, Undo and Redo move between them --------
+  // Each entry's state is {lpa2: <link query>, n: <edits since the page was opened>, sid}; the
+  // furthest entry of this page's history (what Redo can reach) is kept per tab and page
+  // visit (sid). A Back or Forward asks for the state of its entry with the small goto form
+  // (the server answers the regions that differ); an in-page link (#walk) makes an entry of
+  // the same state, which Undo and Redo step over.
+  var gotoForm = document.getElementById("goto-form");
+  var undoButton = document.getElementById("undo");
+  var redoButton = document.getElementById("redo");
+  var fromNode = document.getElementById("from");
+  var shown = fromNode ? fromNode.value : "";
+  var restoring = null;
+  var stepping = null; // "undo" or "redo" while stepping over entries of the same state
+  var steps = 0;
+
+  function entry() {
+    var state = history.state;
+    return state && typeof state.lpa2 === "string" ? state : null;
+  }
+
+  var start = entry();
+  var n = start ? start.n : 0;
+  var sid = start && start.sid ? start.sid : String(Date.now()) + Math.random().toString(16).slice(2);
+  var TOP_KEY = "lpa2-history-top-" + sid;
+
+  function readTop() {
+    try {
+      return Number(window.sessionStorage.getItem(TOP_KEY)) || 0;
+    } catch (error) {
+      return 0;
+    }
+  }
+
+  var furthest = Math.max(n, readTop());
+
+  function writeTop(value) {
+    furthest = value;
+    try {
+      window.sessionStorage.setItem(TOP_KEY, String(value));
+    } catch (error) {
+      // private mode without storage: Redo is known for this page visit only
+    }
+  }
+
+  function showButtons() {
+    if (!undoButton || !redoButton) {
+      return;
+    }
+    undoButton.setAttribute("aria-disabled", n > 0 ? "false" : "true");
+    redoButton.setAttribute("aria-disabled", n < furthest ? "false" : "true");
+  }
+
+  if ("scrollRestoration" in history) {
+    history.scrollRestoration = "manual"; // a Back swaps regions in place: stay where you are
+  }
+  history.replaceState({ lpa2: shown, n: n, sid: sid }, "", location.href);
+  var historyBar = document.getElementById("history");
+  if (historyBar && window.htmx && gotoForm) {
+    historyBar.hidden = false; // without htmx the browser's own Back and Forward do it all
+  }
+  showButtons();
+
+  function answered() {
+    // Every answer carries a new #from: the state the page now shows.
+    var node = document.getElementById("from");
+    if (!node || node === fromNode) {
+      return;
+    }
+    fromNode = node;
+    var now = node.value;
+    if (restoring !== null) {
+      restoring = null; // the entry is already the current one
+    } else if (now !== shown) {
+      n += 1;
+      writeTop(n);
+      history.pushState({ lpa2: now, n: n, sid: sid }, "", now ? "/?" + now : "/");
+    }
+    shown = now;
+    showButtons();
+  }
+
+  window.addEventListener("popstate", function (event) {
+    var state = event.state && typeof event.state.lpa2 === "string" ? event.state : null;
+    var before = n;
+    if (state) {
+      n = state.n;
+    }
+    showButtons();
+    if (stepping && steps < 20 && (state === null || state.n === before)) {
+      steps += 1; // an entry of the same state (an in-page link): one more step
+      if (stepping === "undo") {
+        history.back();
+      } else {
+        history.forward();
+      }
+      return;
+    }
+    stepping = null;
+    var target = state ? state.lpa2 : location.search.replace(/^\?/, "");
+    if (target === shown) {
+      return;
+    }
+    if (!window.htmx || !gotoForm || typeof gotoForm.requestSubmit !== "function") {
+      location.reload();
+      return;
+    }
+    remember(document.activeElement);
+    restoring = target;
+    gotoForm.elements["goto"].value = target;
+    gotoForm.requestSubmit();
+  });
+
+  function undo() {
+    if (n > 0) {
+      stepping = "undo";
+      steps = 0;
+      history.back();
+    }
+  }
+
+  function redo() {
+    if (n < furthest) {
+      stepping = "redo";
+      steps = 0;
+      history.forward();
+    }
+  }
+
+  if (undoButton && redoButton) {
+    undoButton.addEventListener("click", undo);
+    redoButton.addEventListener("click", redo);
+  }
+
+  function typing(target) {
+    var tag = target && target.tagName;
+    return tag === "INPUT" || tag === "TEXTAREA" || tag === "SELECT" || (target && target.isContentEditable);
+  }
+
+  // Ctrl+Z / Cmd+Z undo, Ctrl+Shift+Z / Cmd+Shift+Z / Ctrl+Y redo; in a text box they keep
+  // their usual meaning (undo the typing).
+  document.addEventListener("keydown", function (event) {
+    if (!(event.ctrlKey || event.metaKey) || event.altKey || typing(event.target)) {
+      return;
+    }
+    var key = event.key.toLowerCase();
+    if (key === "z" && !event.shiftKey) {
+      event.preventDefault();
+      undo();
+    } else if ((key === "z" && event.shiftKey) || (key === "y" && !event.shiftKey)) {
+      event.preventDefault();
+      redo();
+    }
+  });
+
   var observer = new MutationObserver(function () {
+    answered();
     // Focus moves to <body> when the focused element is removed; put it back.
     window.requestAnimationFrame(restore);
   });

@@ -29,7 +29,7 @@ def edit(client, htmx=True, **params):
 
 
 def replaced_config(response):
-    url = response.headers["HX-Replace-Url"]
+    url = response.headers["HX-Push-Url"]
     assert url.startswith("/?")
     decoded = decode(url[2:])
     assert decoded.ok
@@ -99,11 +99,34 @@ def test_link_problems_are_reported_with_422(client):
 def test_plain_form_edit_redirects_to_the_canonical_link(client):
     response = edit(client, htmx=False, flip="r.tcr_el1:59")
     assert response.status_code == 303
-    config = decode(response.headers["location"][2:]).config
+    location, _, place = response.headers["location"].partition("#")
+    config = decode(location[2:]).config
     assert config.registers["TCR_EL1"] == CONFIG_PRESETS["4k-52-lpa2"].registers["TCR_EL1"] ^ (
         1 << 59
     )
-    assert response.headers["location"] == "/?" + encode(config)
+    assert location == "/?" + encode(config)
+    assert place == "reg-tcr_el1"  # back where the bit was clicked
+
+
+def test_without_javascript_a_click_returns_to_the_place_clicked(client):
+    """The redirect's fragment is the id of what was clicked, on the page it leads to."""
+    reads = run(CONFIG_PRESETS["4k-52-lpa2"]).levels
+    l2 = reads[3].desc_address
+    cases = [
+        ({"flip": f"m.{l2:#x}:56"}, f"card-1-2-{l2:#x}"),  # a software bit: the same card
+        ({"flip": "va:13"}, "addr-title"),
+        ({"act": f"{l2:#x}:invalid"}, f"card-1-2-{l2:#x}"),
+        ({"flip": "r.mair_el1:3"}, "reg-mair_el1"),
+        ({"r__tcr_el1": "0x8000006b510350d", "apply": "1"}, None),  # Apply: no place
+    ]
+    for params, place in cases:
+        response = edit(client, htmx=False, **params)
+        assert response.status_code == 303, params
+        location, hashed, fragment = response.headers["location"].partition("#")
+        assert (fragment if hashed else None) == place, params
+        if place:
+            page = client.get(location).text
+            assert f'id="{place}"' in page, params
 
 
 def test_htmx_bit_flip_answers_a_small_fragment(client):
@@ -192,7 +215,7 @@ def test_bad_input_answers_422_with_inline_message(client, control, value, messa
     assert 'aria-invalid="true"' in body
     assert f'value="{value}"' in body  # what the user typed is kept
     assert 'id="walk"' not in body  # the last good walk stays on screen
-    assert "HX-Replace-Url" not in response.headers
+    assert "HX-Push-Url" not in response.headers
     describedby = re.search(r'aria-invalid="true" aria-describedby="([^" ]+)', body).group(1)
     assert f'id="{describedby}"' in body
 
@@ -278,7 +301,7 @@ def test_share_context_is_the_canonical_link(client):
 
 def test_reload_of_replaced_url_gives_the_same_state(client):
     response = edit(client, flip=["r.tcr_el1:0", "va:13"])
-    url = response.headers["HX-Replace-Url"]
+    url = response.headers["HX-Push-Url"]
     page = client.get(url).text
     query = dict(parse_qsl(url[2:]))
     assert f'value="{url[2:]}"' in page.replace("&amp;", "&")

@@ -45,8 +45,8 @@ def test_every_absolute_link_uses_the_public_url(client, monkeypatch):
     assert "http://testserver" not in page
 
     answer = click(client)
-    new_query = answer.headers["HX-Replace-Url"][2:]
-    assert answer.headers["HX-Replace-Url"] == f"/?{new_query}"  # same site: relative
+    new_query = answer.headers["HX-Push-Url"][2:]
+    assert answer.headers["HX-Push-Url"] == f"/?{new_query}"  # same site: relative
     assert share_link(answer.text) == f"{PUBLIC}/?{new_query}"
     assert "http://testserver" not in answer.text
 
@@ -86,8 +86,8 @@ def test_without_a_public_url_links_follow_the_request(client):
 
 def test_page_and_fragment_print_the_same_link_for_a_state(client):
     answer = click(client)
-    new_query = answer.headers["HX-Replace-Url"][2:]
-    page = client.get(answer.headers["HX-Replace-Url"]).text
+    new_query = answer.headers["HX-Push-Url"][2:]
+    page = client.get(answer.headers["HX-Push-Url"]).text
     assert share_link(page) == share_link(answer.text) == f"http://testserver/?{new_query}"
 
 

@@ -76,8 +76,8 @@ def test_a_preset_load_answers_every_region_as_the_page_has_it(client):
             "/", params=[("load", slug), ("from", encode(CONFIG_PRESETS[other]))], headers=HX
         )
         assert answer.status_code == 200
-        page = client.get(answer.headers["HX-Replace-Url"]).text
-        assert answer.headers["HX-Replace-Url"] == f"/?{encode(config)}"
+        page = client.get(answer.headers["HX-Push-Url"]).text
+        assert answer.headers["HX-Push-Url"] == f"/?{encode(config)}"
         assert assert_same_regions(page, answer.text, expect_all=True) > 20, slug
 
 
@@ -154,7 +154,7 @@ def test_an_answer_swapped_into_the_page_is_the_next_page(client, slug, kernel):
             assert expected.status_code == 422
             assert main_of(swapped) == main_of(expected.text)
             continue  # the page keeps showing the last good state
-        query = answer.headers["HX-Replace-Url"][2:]
+        query = answer.headers["HX-Push-Url"][2:]
         assert query.endswith(f"&kernel={kernel}") if kernel else "kernel=" not in query
         page = client.get(f"/?{query}").text
         assert main_of(swapped) == main_of(page)
@@ -173,7 +173,45 @@ def test_set_up_edits_swap_in_as_the_next_page(client, slug):
             continue
         answer = client.get("/", params=[(name, value), ("from", query)], headers=HX)
         assert answer.status_code == 200
-        query = answer.headers["HX-Replace-Url"][2:]
+        query = answer.headers["HX-Push-Url"][2:]
         swapped = apply_answer(page, answer.text)
         page = client.get(f"/?{query}").text
         assert main_of(swapped) == main_of(page)
+
+
+@pytest.mark.parametrize("slug", ["4k-52-lpa2", "s1-48-over-s2-52"])
+def test_history_navigation_swaps_in_as_the_page_of_its_state(client, slug):
+    """Back, Forward, Undo and Redo ask for a state of the page's history (``goto``): the answer
+    swapped into the page that shows another state is that state's page, and it carries only
+    what differs between the two."""
+    states = [encode(c) for c in random_states(slug, 6, seed=3)]
+    for shown, target in ((states[-1], states[0]), (states[0], states[-1]), (states[2], states[3])):
+        page = client.get(f"/?{shown}").text
+        answer = client.get("/", params=[("goto", target), ("from", shown)], headers=HX)
+        assert answer.status_code == 200
+        assert answer.headers["HX-Push-Url"] == f"/?{target}"
+        assert main_of(apply_answer(page, answer.text)) == main_of(client.get(f"/?{target}").text)
+        everything = render_fragment(
+            state_view_of(target), Regions.everything(), share_links=Links("x").share(target, None)
+        )
+        assert len(answer.text) < len(everything) / 2  # only what differs
+    # To the same state: nothing but the state line and what every answer carries.
+    same = client.get("/", params=[("goto", states[0]), ("from", states[0])], headers=HX)
+    assert 'id="walk"' not in same.text and 'id="registers"' not in same.text
+
+
+def test_history_navigation_to_a_link_with_problems_reloads(client):
+    answer = client.get(
+        "/", params=[("goto", "v=2&tcr_el1=zz"), ("from", encode(CONFIG_PRESETS["4k-48"]))],
+        headers=HX,
+    )  # fmt: skip
+    assert answer.status_code == 200 and answer.headers["HX-Refresh"] == "true"
+    plain = client.get(
+        "/", params=[("goto", "v=2&tcr_el1=zz"), ("from", "v=2")], follow_redirects=False
+    )
+    assert plain.status_code == 303 and plain.headers["location"] == "/?v=2&tcr_el1=zz"
+
+
+def state_view_of(query: str):
+    state = state_of(decode(query).config)
+    return explorer_view(state.config, state.result, query=state.query)

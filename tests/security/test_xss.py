@@ -5,7 +5,7 @@ API field comes back inert in every kind of answer.
   (titles, error messages, inputs' values, links), and no ``javascript:`` URL.
 * JSON: ``<`` and ``>`` never appear raw (``app.errors.SafeJSONResponse`` writes \\u003c).
 * Plain text: served as ``text/plain`` with ``nosniff``, so the browser shows it as text.
-* Headers (``Location``, ``HX-Replace-Url``, ...): no markup, quote or line break.
+* Headers (``Location``, ``HX-Push-Url``, ...): no markup, quote or line break.
 """
 
 from __future__ import annotations
@@ -129,13 +129,13 @@ def test_every_explorer_form_field(preset):
         assert_inert(get("/", urlencode([("from", payload), ("va", "0x1")])), payload)
 
 
-def test_an_accepted_edit_is_escaped_in_replace_url_and_location():
+def test_an_accepted_edit_is_escaped_in_push_url_and_location():
     start = encode(CONFIG_PRESETS["4k-52-lpa2"])
     for payload in PAYLOADS:
         # accepted edits whose state holds no payload, but the request carries some
         query = urlencode([("from", start), ("va", "0x1234"), (payload, payload)])
         htmx = get("/", query, htmx=True)
-        assert htmx.status == 200 and htmx.header("hx-replace-url")
+        assert htmx.status == 200 and htmx.header("hx-push-url")
         assert_inert(htmx, query)
         plain = get("/", query)
         assert plain.status == 303
