@@ -1,13 +1,19 @@
 """Where a bit click's server time goes: the steps of ``GET /`` for a click, timed one by one
 in this process (no HTTP, no middleware), over the same click chains as ``bench/service.py``.
 
-Run: python3 bench/click_phases.py [--clicks 60] [--rounds 4]
+Run: python3 bench/click_phases.py [--clicks 60] [--rounds 4] [--browser 30]
 
 Each step is the call the route makes (``app.routes.explorer.explorer``), in its order; the
 caches are emptied before each round and every click reaches a state not seen before, as in
 the service benchmark. CPU time per click, the best round of ``--rounds`` (the machine is
 shared: the best round is the least disturbed one). The last line is ``GET /healthz`` through
 the whole application in the same process, for scale.
+
+With ``--browser N`` it then starts the server and Debian's Chromium and traces N bit clicks on
+each of ``bench/browser.py``'s presets (``bench/browser_phases.py``): the click's wall time cut
+into request, server, transfer, swap (parse and put in place), settle (htmx processing) and
+the frame that shows it, and the renderer main thread's time by kind (scripting, HTML parsing,
+style, layout, paint and composite, garbage collection).
 """
 
 from __future__ import annotations
@@ -130,6 +136,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--clicks", type=int, default=60, help="clicks per preset chain")
     parser.add_argument("--rounds", type=int, default=4)
+    parser.add_argument(
+        "--browser", type=int, default=0, metavar="N", help="also trace N clicks in Chromium"
+    )
     args = parser.parse_args(argv)
     os.environ.setdefault("LPA2_DATA_DIR", tempfile.mkdtemp(prefix="lpa2-phases-"))
     from bench.service import build_chains
@@ -144,7 +153,29 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  {'total':42s} {sum(steps) * 1e6:7.0f} us")
     healthz = time_healthz(args.rounds)
     print(f"GET /healthz through the whole app, same process: {healthz * 1e6:.0f} us")
+    if args.browser:
+        browser_phases(args.browser)
     return 0
+
+
+def browser_phases(clicks: int) -> None:
+    from playwright.sync_api import sync_playwright
+
+    from bench.browser import CHROMIUM_ARGS, PRESETS, chromium
+    from bench.browser_phases import trace_clicks
+    from tests.servers import start_server
+
+    with tempfile.TemporaryDirectory() as data:
+        server = start_server(Path(data))
+        try:
+            with sync_playwright() as playwright:
+                browser = playwright.chromium.launch(executable_path=chromium(), args=CHROMIUM_ARGS)
+                for preset in PRESETS:
+                    print()
+                    print(trace_clicks(browser, server.url, preset, clicks).summary(preset))
+                browser.close()
+        finally:
+            server.stop()
 
 
 if __name__ == "__main__":

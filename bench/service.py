@@ -245,7 +245,7 @@ async def _run_phase(port, jobs, concurrency, seconds):
             deadline,
             "127.0.0.1",
             out,
-            b"hx-replace-url:",
+            b"hx-push-url:",
         )
         for k in range(concurrency)
     ]
