@@ -3,14 +3,17 @@
 # (compose.yaml runs two replicas over PostgreSQL). Base images are pinned by digest; the tag
 # beside each digest says which release it is (update both together).
 
-# Stage 1: fetch htmx from the npm registry, checked against package-lock.json's integrity hash.
+# Stage 1: fetch htmx and idiomorph from the npm registry, checked against package-lock.json's
+# integrity hashes.
 FROM node:20-bookworm-slim@sha256:2cf067cfed83d5ea958367df9f966191a942351a2df77d6f0193e162b5febfc0 AS assets
 WORKDIR /src
 COPY package.json package-lock.json ./
 RUN npm ci --ignore-scripts --no-audit --no-fund \
  && mkdir -p /out \
  && cp node_modules/htmx.org/dist/htmx.min.js \
-       "/out/htmx-$(node -p "require('./package.json').dependencies['htmx.org']").min.js"
+       "/out/htmx-$(node -p "require('./package.json').dependencies['htmx.org']").min.js" \
+ && cp node_modules/idiomorph/dist/idiomorph.min.js \
+       "/out/idiomorph-$(node -p "require('./package.json').dependencies['idiomorph']").min.js"
 
 # Stage 2: the Python service, with the same pinned dependencies as `make run`.
 FROM python:3.11-slim-bookworm@sha256:a36c24f9cbdf4fd0f52d67f0823eeac19c2028c637cecc392d97f980d4fec56b

@@ -6,6 +6,8 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 HTMX_VERSION := $(shell node -p "require('./package.json').dependencies['htmx.org']" 2>/dev/null)
 HTMX_FILE := static/vendor/htmx-$(HTMX_VERSION).min.js
+MORPH_VERSION := $(shell node -p "require('./package.json').dependencies['idiomorph']" 2>/dev/null)
+MORPH_FILE := static/vendor/idiomorph-$(MORPH_VERSION).min.js
 SYSTEM_PACKAGES := chromium qemu-system-arm gcc-aarch64-linux-gnu postgresql
 
 .PHONY: run test lint setup setup-test system-deps constraints clean
@@ -39,13 +41,15 @@ $(VENV)/.test: $(VENV)/.runtime
 	$(BIN)/pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[test]'
 	touch $@
 
-# htmx comes from the npm registry (package-lock.json pins it with its integrity hash);
-# the served copy carries its version in the name so it can be cached for a year.
+# htmx and idiomorph (the morph swap) come from the npm registry (package-lock.json pins them
+# with their integrity hashes); each served copy carries its version in the name so it can be
+# cached for a year.
 $(HTMX_FILE): package.json package-lock.json
 	@test -n "$(HTMX_VERSION)" || { echo "node and npm are needed to fetch htmx"; exit 1; }
 	npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
 	rm -rf static/vendor && mkdir -p static/vendor
 	cp node_modules/htmx.org/dist/htmx.min.js $@
+	cp node_modules/idiomorph/dist/idiomorph.min.js $(MORPH_FILE)
 
 # The browser, emulator and database server the tests drive. Installed with apt when missing
 # (as root); otherwise the affected tests say how to install them (and fail under CI=true).

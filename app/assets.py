@@ -18,14 +18,23 @@ VENDOR_DIR = STATIC_DIR / "vendor"
 
 
 @cache
+def npm_version(package: str) -> str:
+    """The version of an npm package pinned in package.json (the one `make` installs)."""
+    manifest = json.loads((ROOT / "package.json").read_text())
+    return manifest["dependencies"][package]
+
+
 def htmx_version() -> str:
-    """The htmx version pinned in package.json (the one `make` installs)."""
-    package = json.loads((ROOT / "package.json").read_text())
-    return package["dependencies"]["htmx.org"]
+    return npm_version("htmx.org")
 
 
 def htmx_path() -> str:
     return f"/static/vendor/htmx-{htmx_version()}.min.js"
+
+
+def morph_path() -> str:
+    """idiomorph, which htmx answers use to swap a region by changing only what differs."""
+    return f"/static/vendor/idiomorph-{npm_version('idiomorph')}.min.js"
 
 
 _versions: dict[str, str] = {}

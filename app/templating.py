@@ -11,7 +11,7 @@ from fastapi.templating import Jinja2Templates
 from markupsafe import Markup, escape
 
 from app import __version__
-from app.assets import TEMPLATES_DIR, htmx_path, static_url
+from app.assets import TEMPLATES_DIR, htmx_path, morph_path, static_url
 from app.images import served_image
 from app.render import page, registers, share, walk
 from model.teach import glossary
@@ -62,6 +62,7 @@ templates.env.globals.update(
     served_image=served_image,  # the memory image this process serves (a module value, no I/O)
     static_url=static_url,
     htmx_src=htmx_path,
+    morph_src=morph_path,
     app_version=__version__,
     region=REGIONS,
     share_panel=share.share_panel,

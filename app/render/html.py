@@ -10,8 +10,9 @@ from markupsafe import Markup
 
 from app.cache import memo
 
-# An htmx answer swaps each region it carries by id, out of band.
-OOB = ' hx-swap-oob="true"'
+# An htmx answer swaps each region it carries by id, out of band, with idiomorph's morph
+# (static/js/morph.js): the region on the page is changed into this one node by node.
+OOB = ' hx-swap-oob="morph"'
 
 
 def oob_attr(oob: bool) -> str:

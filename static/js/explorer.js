@@ -252,13 +252,17 @@
   }
   showButtons();
 
+  var fromValue = shown;
+
   function answered() {
-    // Every answer carries a new #from: the state the page now shows.
+    // Every answer carries #from: the state the page now shows (the same node with a new value
+    // when the answer is morphed in, static/js/morph.js; a new node otherwise).
     var node = document.getElementById("from");
-    if (!node || node === fromNode) {
+    if (!node || (node === fromNode && node.value === fromValue)) {
       return;
     }
     fromNode = node;
+    fromValue = node.value;
     var now = node.value;
     if (restoring !== null) {
       restoring = null; // the entry is already the current one
@@ -350,5 +354,6 @@
     // Focus moves to <body> when the focused element is removed; put it back.
     window.requestAnimationFrame(restore);
   });
-  observer.observe(form, { childList: true, subtree: true });
+  // A morphed answer may change #from's value attribute and no child list.
+  observer.observe(form, { childList: true, subtree: true, attributes: true, attributeFilter: ["value"] });
 })();

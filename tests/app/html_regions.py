@@ -113,7 +113,7 @@ def apply_answer(page: str, answer: str) -> str:
             inner = element[element.index(">") + 1 : element.rindex("</")]
             page = page[:inner_start] + inner + page[inner_end:]
         else:
-            assert style == "true", style
+            assert style == "morph", style  # an outer swap, node by node (static/js/morph.js)
             page = page[:start] + element + page[end:]
     return page
 

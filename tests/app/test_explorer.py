@@ -142,10 +142,10 @@ def test_htmx_bit_flip_answers_a_small_fragment(client):
     # The five level cards go: each slot is emptied, the walk section itself is not resent.
     assert 'id="walk"' not in body and 'id="walk-head"' in body
     for slot in range(5):
-        assert f'<li id="slot-main-{slot}" hidden hx-swap-oob="true"></li>' in body
+        assert f'<li id="slot-main-{slot}" hidden hx-swap-oob="morph"></li>' in body
     assert 'id="reg-mair_el1"' not in body  # unchanged registers are not sent
     assert 'id="setup"' not in body and 'id="registers"' not in body
-    assert re.search(r'id="from" name="from" value="[^"]*" hx-swap-oob="true"', body)
+    assert re.search(r'id="from" name="from" value="[^"]*" hx-swap-oob="morph"', body)
     assert 'id="status" hx-swap-oob="innerHTML"' in body
 
 
@@ -177,7 +177,7 @@ def test_va_flip_and_field_edit(client):
     # Only the address box of the set-up bar changed: it alone is swapped.
     assert 'id="setup"' not in response.text
     assert re.search(r'<input id="va" name="va" [^>]*value="0xf123456788abc"', response.text)
-    assert re.search(r'<input id="va" [^>]*hx-swap-oob="true">', response.text)
+    assert re.search(r'<input id="va" [^>]*hx-swap-oob="morph">', response.text)
 
 
 def test_unchanged_controls_are_not_applied(client):
@@ -354,7 +354,7 @@ def test_edit_updates_linux_names_and_summary(client):
     # 4KB 52-bit -> the same walk with TCR_EL1.TG0 = 16KB changes the Linux configuration.
     response = edit(client, f__tcr_el1__TG0="2")
     assert response.status_code == 200
-    assert 'id="linux-region" hx-swap-oob="true"' in response.text
+    assert 'id="linux-region" hx-swap-oob="morph"' in response.text
     assert 'id="summary"' in response.text
 
 
@@ -366,6 +366,6 @@ def test_click_sends_only_the_changed_cards(client):
     response = edit(client, flip=f"m.{leaf.desc_address:#x}:56")
     assert response.status_code == 200
     body = response.text
-    assert f'id="slot-main-{len(result.levels) - 1}" hx-swap-oob="true"' in body
+    assert f'id="slot-main-{len(result.levels) - 1}" hx-swap-oob="morph"' in body
     assert 'id="slot-main-0"' not in body and 'id="walk"' not in body
     assert body.count('class="card ') == 1
