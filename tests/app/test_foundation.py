@@ -15,15 +15,19 @@ def test_healthz_reports_version(client):
     assert response.json() == {"status": "ok", "version": __version__}
 
 
-def pinned_htmx_version() -> str:
+def pinned_npm_version(name: str) -> str:
     package = json.loads((ROOT / "package.json").read_text())
-    pin = package["dependencies"]["htmx.org"]
-    assert re.fullmatch(r"\d+\.\d+\.\d+", pin), "htmx.org must be pinned to an exact version"
+    pin = package["dependencies"][name]
+    assert re.fullmatch(r"\d+\.\d+\.\d+", pin), f"{name} must be pinned to an exact version"
     lock = json.loads((ROOT / "package-lock.json").read_text())
-    locked = lock["packages"]["node_modules/htmx.org"]
+    locked = lock["packages"][f"node_modules/{name}"]
     assert locked["version"] == pin
     assert locked["integrity"].startswith("sha512-")
     return pin
+
+
+def pinned_htmx_version() -> str:
+    return pinned_npm_version("htmx.org")
 
 
 def test_page_references_served_htmx_of_pinned_version(client):
@@ -37,6 +41,23 @@ def test_page_references_served_htmx_of_pinned_version(client):
     assert "javascript" in served.headers["content-type"]
     # The minified build carries its own version string: it must be the pinned one.
     assert f'version:"{pin}"' in served.text
+
+
+def test_explorer_references_served_idiomorph_of_pinned_version(client):
+    """The explorer's answers morph regions into place: idiomorph from npm, pinned, served
+    under its version, loaded before the extension that uses it (static/js/morph.js)."""
+    pin = pinned_npm_version("idiomorph")
+    page = client.get("/").text
+    sources = re.findall(r'<script src="([^"]+)"', page)
+    morph = f"/static/vendor/idiomorph-{pin}.min.js"
+    assert morph in sources
+    extension = next(src for src in sources if src.startswith("/static/js/morph.js"))
+    assert sources.index(morph) < sources.index(extension)
+    assert 'hx-ext="morph"' in page
+    served = client.get(morph)
+    assert served.status_code == 200
+    assert "javascript" in served.headers["content-type"]
+    assert "Idiomorph" in served.text
 
 
 def test_htmx_file_is_not_committed():

@@ -1,0 +1,56 @@
+"""Answers are morphed into the page (static/js/morph.js): a click changes the nodes whose
+content changed and keeps the others, even in a card that now shows another descriptor."""
+
+import pytest
+
+from app.state import encode
+from model.explore.configs import CONFIG_PRESETS
+
+pytestmark = pytest.mark.browser
+
+LPA2 = CONFIG_PRESETS["4k-52-lpa2"]
+
+# Tag every bit button with an expando property: a node that survives a swap keeps it.
+TAG = """() => {
+  document.querySelectorAll("button[name='flip']").forEach((b, i) => { b.__kept = i; });
+}"""
+KEPT = """(selector) => {
+  const nodes = [...document.querySelectorAll(selector)];
+  return [nodes.length, nodes.filter(n => n.__kept !== undefined).length];
+}"""
+
+
+def click_and_wait(page, value: str) -> None:
+    old = page.locator("#from").input_value()
+    page.locator(f'button[name="flip"][value="{value}"]').first.click()
+    page.wait_for_function(
+        "old => document.getElementById('from').value !== old", arg=old, timeout=5000
+    )
+
+
+def test_a_descriptor_bit_click_keeps_every_other_node(page, server_url):
+    page.goto(f"{server_url}/?{encode(LPA2)}")
+    card = page.locator("#cards-main .card").last
+    control = card.locator("input.hex").get_attribute("name")
+    page.evaluate(TAG)
+    bit = page.locator(f'button[name="flip"][value="{control}:56"]')  # a software bit
+    assert bit.get_attribute("aria-pressed") == "false"
+    click_and_wait(page, f"{control}:56")
+    assert bit.get_attribute("aria-pressed") == "true"
+    assert page.evaluate(KEPT, f'button[name="flip"][value="{control}:56"]') == [1, 1]
+    total, kept = page.evaluate(KEPT, "button[name='flip']")
+    assert kept == total  # not one bit button of the page was replaced
+    assert page.js_errors == []
+
+
+def test_a_card_showing_another_descriptor_reuses_its_bit_buttons(page, server_url):
+    page.goto(f"{server_url}/?{encode(LPA2)}")
+    last = "#cards-main .card"
+    before_id = page.locator(last).last.get_attribute("id")
+    page.evaluate(TAG)
+    click_and_wait(page, "va:12")  # a new last-level index: another descriptor, new card ids
+    card = page.locator(last).last
+    assert card.get_attribute("id") != before_id
+    total, kept = page.evaluate(KEPT, f"#{card.get_attribute('id')} button[name='flip']")
+    assert total >= 64 and kept == total
+    assert page.js_errors == []
