@@ -181,7 +181,7 @@ class _Columns(NamedTuple):
 
     indent: int
     label: int
-    index: int
+    index_width: int
 
 
 def _columns(result: WalkResult) -> _Columns:
@@ -210,7 +210,7 @@ def _read_row(read: LevelRead, label: str, cols: _Columns) -> str:
     address = h64(read.desc_address) if read.desc_address is not None else "(no address)"
     value = h64(read.raw) if read.raw is not None else "-"
     return (
-        f"{'':<{cols.indent}}{label:<{cols.label}}{_index_text(read):<{cols.index}}"
+        f"{'':<{cols.indent}}{label:<{cols.label}}{_index_text(read):<{cols.index_width}}"
         f"{address:<18} {value:<18} {source} {kind}"
     )
 
@@ -249,7 +249,7 @@ def _update_lines(update: HardwareUpdate) -> list[str]:
 
 def _walk_header(cols: _Columns) -> str:
     return (
-        f"{'':<{cols.indent}}{'level':<{cols.label}}{'index':<{cols.index}}"
+        f"{'':<{cols.indent}}{'level':<{cols.label}}{'index':<{cols.index_width}}"
         f"{'descriptor at':<19}{'value':<19}  kind"
     )
 

@@ -16,6 +16,39 @@
     return;
   }
 
+  // -- the tour invitation: shown until the tour was opened or the invitation dismissed ------
+  var SEEN = "lpa2-tour-seen"; // static/js/tour.js sets it too
+  var invite = document.getElementById("tour-invite");
+  function tourSeen() {
+    try {
+      return window.localStorage.getItem(SEEN) === "1";
+    } catch (error) {
+      return false;
+    }
+  }
+  function markTourSeen() {
+    try {
+      window.localStorage.setItem(SEEN, "1");
+    } catch (error) {
+      // no storage: the invitation stays for this visit only
+    }
+  }
+  if (invite && tourSeen()) {
+    invite.hidden = true;
+  } else if (invite) {
+    var dismiss = document.getElementById("tour-dismiss");
+    dismiss.hidden = false;
+    dismiss.addEventListener("click", function () {
+      markTourSeen();
+      invite.hidden = true;
+      var glance = document.getElementById("glance"); // focus stays on the page, not <body>
+      if (glance) {
+        glance.focus();
+      }
+    });
+    invite.querySelector(".tour-start").addEventListener("click", markTourSeen);
+  }
+
   // -- keyboard movement along bit rows -------------------------------------------------------
   // A bit is a <button name="flip"> in a grid's or the address strip's ".bits" row (no class
   // or type attribute: a button in a form submits by default, and a click answer carries

@@ -12,7 +12,7 @@ import pytest
 
 from app.state import encode
 from model.explore.configs import CONFIG_PRESETS, run
-from tests.browser.conftest import screenshot
+from tests.browser.conftest import reveal, screenshot
 
 pytestmark = pytest.mark.browser
 
@@ -49,13 +49,99 @@ def wait_for_state(page, old: str) -> str:
 
 def click_bit(page, value: str) -> str:
     old = state(page)
-    page.locator(f'button[name="flip"][value="{value}"]').first.click()
+    reveal(page.locator(f'button[name="flip"][value="{value}"]').first).click()
     return wait_for_state(page, old)
 
 
 def no_overflow(page) -> None:
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= page.viewport_size["width"], f"the page is {width} px wide"
+
+
+def box(page, selector: str) -> dict:
+    """Where an element is on the page (document coordinates, px)."""
+    return page.evaluate(
+        """sel => { const b = document.querySelector(sel).getBoundingClientRect();
+                    return {top: b.top + scrollY, bottom: b.bottom + scrollY,
+                            left: b.left, right: b.right}; }""",
+        selector,
+    )
+
+
+# -- 1. open on the story ------------------------------------------------------------------------
+
+
+def test_the_first_screen_tells_the_story(sized, server_url):
+    page = sized
+    page.goto(f"{server_url}/")
+    height = page.viewport_size["height"]
+    walk = run(LPA2)
+    levels = [r.level for r in walk.levels]
+    assert levels[0] == -1  # `/` opens on the LPA2 walk from level -1
+    # Every level read, each a link to its card, and the output address by source with
+    # OA[51:50] from the descriptor.
+    glance = page.locator("#glance")
+    labels = glance.locator(".gv-levels > li > a .lv").all_inner_texts()
+    assert labels == [f"L{n}" for n in levels]
+    for link in glance.locator(".gv-levels > li > a").all():
+        assert page.locator(link.get_attribute("href")).count() == 1
+    oa = glance.locator(".gv-oa").inner_text()
+    assert "OA[51:50] = 0x3" in oa and "desc[9:8]" in oa, oa
+    invite = page.locator("#tour-invite")
+    assert invite.is_visible() and invite.locator("a[href='/tour']").is_visible()
+    positions = {
+        sel: box(page, sel)
+        for sel in ("#summary", "#tour-invite", "#glance", ".gv-oa", "#walk", "#cards-main .card")
+    }
+    # The registers show one line each (value and key fields) until opened.
+    registers = page.locator("details.register")
+    assert registers.count() >= 3
+    assert page.locator("details.register[open]").count() == 0
+    for i in range(registers.count()):
+        assert registers.nth(i).locator("summary .kf").count() >= 1
+    if page.size_name == "1280":
+        # Summary, invitation, every level and the output split in the first screen.
+        for sel in ("#summary", "#tour-invite", "#glance", ".gv-oa"):
+            assert positions[sel]["bottom"] <= height, (sel, positions)
+        for item in glance.locator(".gv-levels > li").all():
+            assert item.bounding_box()["y"] + item.bounding_box()["height"] <= height
+    else:
+        # On a phone: the outcome in the first screen, the first card's head in the second.
+        assert positions["#summary"]["bottom"] <= height, positions
+        assert positions["#cards-main .card"]["top"] + 60 <= 2 * height, positions
+    no_overflow(page)
+    screenshot(page, f"ux-first-screen-{page.size_name}")
+    page.screenshot(
+        path=str(screenshot(page, f"ux-first-screen-{page.size_name}").with_suffix(".top.png"))
+    )
+    # "Not now" hides the invitation for good (a fresh load does not bring it back); focus
+    # stays on the page.
+    page.click("#tour-dismiss")
+    assert not invite.is_visible()
+    assert page.evaluate("document.activeElement.id") == "glance"
+    page.reload()
+    assert not page.locator("#tour-invite").is_visible()
+    assert page.js_errors == []
+    print(page.size_name, {k: (round(v["top"]), round(v["bottom"])) for k, v in positions.items()})
+
+
+def test_a_glance_link_opens_its_card_and_the_glance_follows_edits(sized, server_url):
+    page = sized
+    page.goto(f"{server_url}/?{encode(LPA2)}")
+    leaf = page.locator("#glance .gv-levels > li").last
+    leaf.locator("a").click()
+    card = page.locator(leaf.locator("a").get_attribute("href"))
+    top = card.bounding_box()["y"]
+    assert 0 <= top < page.viewport_size["height"] / 2
+    # Invalidating the leaf: the glance says the walk faults at that level.
+    address = card.get_attribute("data-address")
+    old = state(page)
+    page.locator(f'button[name="flip"][value="m.{address}:0"]').click()
+    wait_for_state(page, old)
+    assert "faults" in page.locator("#glance .gv-outcome").inner_text()
+    assert page.locator("#glance .gv-levels > li").last.get_attribute("class").count("k-invalid")
+    assert page.locator("#glance .gv-oa").count() == 0
+    assert page.js_errors == []
 
 
 # -- 2. history and undo -------------------------------------------------------------------------
