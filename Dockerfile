@@ -7,7 +7,7 @@
 FROM node:20-bookworm-slim@sha256:2cf067cfed83d5ea958367df9f966191a942351a2df77d6f0193e162b5febfc0 AS assets
 WORKDIR /src
 COPY package.json package-lock.json ./
-RUN npm ci --ignore-scripts --no-audit --no-fund \
+RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund \
  && mkdir -p /out \
  && cp node_modules/htmx.org/dist/htmx.min.js \
        "/out/htmx-$(node -p "require('./package.json').dependencies['htmx.org']").min.js"
