@@ -12,7 +12,7 @@ import pytest
 
 from app.state import encode
 from model.explore.configs import CONFIG_PRESETS, run
-from tests.browser.conftest import reveal, screenshot
+from tests.browser.conftest import ARTIFACTS, reveal, screenshot
 
 pytestmark = pytest.mark.browser
 
@@ -111,9 +111,8 @@ def test_the_first_screen_tells_the_story(sized, server_url):
         assert positions["#cards-main .card"]["top"] + 60 <= 2 * height, positions
     no_overflow(page)
     screenshot(page, f"ux-first-screen-{page.size_name}")
-    page.screenshot(
-        path=str(screenshot(page, f"ux-first-screen-{page.size_name}").with_suffix(".top.png"))
-    )
+    first = ARTIFACTS / f"ux-first-screen-{page.size_name}-viewport.png"
+    page.screenshot(path=str(first), caret="initial")  # the first screen alone
     # "Not now" hides the invitation for good (a fresh load does not bring it back); focus
     # stays on the page.
     page.click("#tour-dismiss")
