@@ -181,7 +181,7 @@ class _Columns(NamedTuple):
 
     indent: int
     label: int
-    index_width: int
+    index_width: int  # not ``index``: that name is tuple.index
 
 
 def _columns(result: WalkResult) -> _Columns:
