@@ -4,11 +4,11 @@
 # beside each digest says which release it is (update both together).
 
 # Stage 1: fetch htmx and idiomorph from the npm registry, checked against package-lock.json's
-# integrity hashes.
+# integrity hashes (the devDependencies, test tools such as axe-core, are left out).
 FROM node:20-bookworm-slim@sha256:2cf067cfed83d5ea958367df9f966191a942351a2df77d6f0193e162b5febfc0 AS assets
 WORKDIR /src
 COPY package.json package-lock.json ./
-RUN npm ci --ignore-scripts --no-audit --no-fund \
+RUN npm ci --ignore-scripts --omit=dev --no-audit --no-fund \
  && mkdir -p /out \
  && cp node_modules/htmx.org/dist/htmx.min.js \
        "/out/htmx-$(node -p "require('./package.json').dependencies['htmx.org']").min.js" \

@@ -8,6 +8,8 @@ HTMX_VERSION := $(shell node -p "require('./package.json').dependencies['htmx.or
 HTMX_FILE := static/vendor/htmx-$(HTMX_VERSION).min.js
 MORPH_VERSION := $(shell node -p "require('./package.json').dependencies['idiomorph']" 2>/dev/null)
 MORPH_FILE := static/vendor/idiomorph-$(MORPH_VERSION).min.js
+# axe-core, which the browser tests run on every page (a devDependency: never served).
+AXE_FILE := node_modules/axe-core/axe.min.js
 SYSTEM_PACKAGES := chromium qemu-system-arm gcc-aarch64-linux-gnu postgresql
 
 .PHONY: run test lint setup setup-test system-deps constraints clean
@@ -27,7 +29,7 @@ lint: setup-test
 
 setup: $(VENV)/.runtime $(HTMX_FILE)
 
-setup-test: $(VENV)/.test $(HTMX_FILE)
+setup-test: $(VENV)/.test $(HTMX_FILE) $(AXE_FILE)
 
 $(VENV)/bin/python:
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11 or newer is needed"'
@@ -50,6 +52,10 @@ $(HTMX_FILE): package.json package-lock.json
 	rm -rf static/vendor && mkdir -p static/vendor
 	cp node_modules/htmx.org/dist/htmx.min.js $@
 	cp node_modules/idiomorph/dist/idiomorph.min.js $(MORPH_FILE)
+
+$(AXE_FILE): package.json package-lock.json
+	npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
+	touch $@
 
 # The browser, emulator and database server the tests drive. Installed with apt when missing
 # (as root); otherwise the affected tests say how to install them (and fail under CI=true).

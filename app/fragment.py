@@ -11,7 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from app.links import ShareLinks
-from app.render import page, registers, share, walk
+from app.render import glance, page, registers, share, walk
+from app.views.glance import glance_view
 from app.views.page import ExplorerView, SetupView
 from app.views.walk import CardView, WalkView, card_slots
 
@@ -38,6 +39,7 @@ class Regions:
     register: set[str] = field(default_factory=set)  # whole registers, by param
     register_part: set[str] = field(default_factory=set)  # summary line and body only
     choices: bool = False
+    glance: bool = False  # the walk at a glance
     walk: bool = False  # the whole walk section
     walk_parts: set[str] = field(default_factory=set)  # WALK_PARTS names
     slots: set[int] = field(default_factory=set)  # main card slots
@@ -49,8 +51,8 @@ class Regions:
     @classmethod
     def everything(cls) -> Regions:
         return cls(
-            share="panel", setup=True, presets=True, registers=True, choices=True, walk=True,
-            linux=True,
+            share="panel", setup=True, presets=True, registers=True, choices=True, glance=True,
+            walk=True, linux=True,
         )  # fmt: skip
 
 
@@ -88,6 +90,7 @@ def changed_regions(old: ExplorerView, new: ExplorerView, everything: bool = Fal
                 )  # fmt: skip
                 (regions.register_part if same_frame else regions.register).add(n.param)
     ow, nw = old.walk, new.walk
+    regions.glance = glance_view(ow) != glance_view(nw)
     if any(card_slots(a) != card_slots(b) for a, b in _card_lists(ow, nw)):
         regions.walk = True
         return regions
@@ -152,6 +155,8 @@ def render_fragment(
     if regions.choices:
         out.append(page.choices(view.choices, True))
     w = view.walk
+    if regions.glance:
+        out.append(glance.walk_glance(w, True))
     if regions.walk:
         out.append(walk.walk_section(w, True))
     else:

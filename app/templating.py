@@ -13,7 +13,7 @@ from markupsafe import Markup, escape
 from app import __version__
 from app.assets import TEMPLATES_DIR, htmx_path, morph_path, static_url
 from app.images import served_image
-from app.render import page, registers, share, walk
+from app.render import glance, page, registers, share, walk
 from model.teach import glossary
 
 
@@ -47,6 +47,7 @@ REGIONS = SimpleNamespace(
     compare_with=page.compare_with,
     registers=registers.registers_section,
     walk=walk.walk_section,
+    glance=glance.walk_glance,
     choices=page.choices,
     linux=page.linux_region,
 )

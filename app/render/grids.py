@@ -27,16 +27,19 @@ def bit_runs(hi: int, lo: int) -> list[tuple[int, int]]:
 
 
 @memo("button_runs")
-def button_run(hi: int, lo: int, control: str, title: str = "") -> tuple[str, ...]:
+def button_run(hi: int, lo: int, control: str, field: str = "") -> tuple[str, ...]:
     """The bit buttons of bits ``hi`` down to ``lo`` (``value="<control>:<bit>"``) for every
     value of those bits (index = the bits' value): ``aria-pressed`` and the shown digit follow
-    each bit. ``title``: a tooltip "<title> bit <n>" (the address strip's)."""
+    each bit. Each button's name starts with the digit it shows (so voice control's "click 1"
+    finds it) and says the field and bit number ("1, DS bit 59"); static/js/explorer.js shows
+    the same words in one shared tooltip on hover and focus (no element per bit)."""
+    named = f"{esc(field)} bit" if field else "bit"
 
     def button(b: int, on: int) -> str:
-        tip = f' title="{title} bit {b}"' if title else ""
         return (
             f'<button name="flip" value="{control}:{b}" '
-            f'aria-pressed="{"true" if on else "false"}" aria-label="bit {b}"{tip}>{on}</button>'
+            f'aria-pressed="{"true" if on else "false"}" aria-label="{on}, {named} {b}">'
+            f"{on}</button>"
         )
 
     return tuple(
@@ -93,7 +96,7 @@ class GridPlan:
         # The buttons in runs of up to four bits, each run as all its 16 pressed/unpressed
         # variants: a value picks one string per run instead of testing every bit.
         runs = tuple(
-            (run_lo, (1 << (run_hi - run_lo + 1)) - 1, button_run(run_hi, run_lo, _FLIP_SLOT))
+            (run_lo, (1 << (run_hi - run_lo + 1)) - 1, button_run(run_hi, run_lo, _FLIP_SLOT, name))
             for run_hi, run_lo in bit_runs(hi, lo)
         )
         self.groups.append((pre, shown if name else None, mid, runs))

@@ -73,7 +73,9 @@ def setup(view: ExplorerView, oob: bool = False) -> Markup:
         '  <div class="ctl ctl-va">\n'
         f'    <label for="va">{e(s.va_label)}</label>\n'
         f"    {va_input(s)}\n    {error_html('va', s.error('va'))}\n  </div>\n"
-        f'  <p class="hint" id="cpu-help">{e(s.cpu_description)}</p>\n</fieldset>'
+        '  <details class="cpu-about"><summary>What this CPU has</summary>\n'
+        f'    <p class="hint" id="cpu-help">{e(s.cpu_description)}</p>\n  </details>\n'
+        "</fieldset>"
     )
 
 

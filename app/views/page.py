@@ -174,7 +174,7 @@ def summary_view(result: WalkResult) -> SummaryView:
         ok=True,
         input=f"{name} {hexv(result.input_address)}{via}",
         outcome=f"PA {hexv(result.output_address)}",
-        code=f"{result.descriptor_reads} descriptor reads",
+        code=_count(result.descriptor_reads, "descriptor read"),
         has_output=has_output,
     )
 
@@ -183,13 +183,17 @@ def status_text(result: WalkResult) -> str:
     """The status line's sentence (announced to screen readers after each edit)."""
     if result.fault is not None:
         f = result.fault
-        return (
-            f"{f.fsc_name}, stage {f.stage} (FSC {f.fsc:#04x}). {len(result.levels)} levels read."
-        )
+        read = _count(len(result.levels), "level")
+        return f"{f.fsc_name}, stage {f.stage} (FSC {f.fsc:#04x}). {read} read."
     return (
         f"Walk complete: {hexv(result.input_address)} translates to "
-        f"{hexv(result.output_address)} in {result.descriptor_reads} descriptor reads."
+        f"{hexv(result.output_address)} in {_count(result.descriptor_reads, 'descriptor read')}."
     )
+
+
+def _count(n: int, thing: str) -> str:
+    """``1 level``, ``0 levels``, ``5 levels``."""
+    return f"{n} {thing}{'' if n == 1 else 's'}"
 
 
 _linux = lru("linux_views")

@@ -24,9 +24,8 @@ from model.explore.configs import CONFIG_PRESETS, Configuration
 
 # Registers shown as their named fields only (their other bits are not modelled).
 COMPACT_REGISTERS = {"HCR_EL2", "SCTLR_EL1", "SCTLR_EL2"}
-# Registers shown open: the translation controls. The others (TTBR, MAIR, SCTLR, HCR) show
-# their value and key fields and open on demand, or when they differ from the preset.
-OPEN_REGISTERS = {"TCR_EL1", "TCR_EL2", "VTCR_EL2"}
+# Registers show one line (their value and decoded key fields) and open on demand, or when
+# they differ from the preset: the first screen is the walk's.
 
 
 class FieldInput(NamedTuple):
@@ -86,9 +85,7 @@ def register_view(
     # Shared between states (and so compared by identity when a click leaves it alone).
     return _registers.get_or_make(
         (name, layout.name, value, edited),
-        lambda: _register(
-            name, layout, value, {}, {}, is_open=name in OPEN_REGISTERS or edited, edited=edited
-        ),
+        lambda: _register(name, layout, value, {}, {}, is_open=edited, edited=edited),
     )
 
 

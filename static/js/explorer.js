@@ -1,5 +1,7 @@
 // The explorer's small behaviours, all on plain DOM events (no htmx event names):
-//  * arrow keys move focus along a row of bit buttons (Left/Right, Home/End);
+//  * a row (a bit grid, the address strip, the glance's levels) is one Tab stop (roving
+//    tabindex): arrow keys move focus along it (Left/Right, Up/Down, Home/End);
+//  * one shared tooltip shows a bit's field and number on hover and focus;
 //  * a bit click submits the small flip form (the state and the bit), not the whole form;
 //  * a link to a closed <details> (a card's "field help") opens it;
 //  * every edit is an entry of the browser's history: Back and Forward (and Undo, Redo,
@@ -16,20 +18,115 @@
     return;
   }
 
-  // -- keyboard movement along bit rows -------------------------------------------------------
-  // A bit is a <button name="flip"> in a grid's or the address strip's ".bits" row (no class
-  // or type attribute: a button in a form submits by default, and a click answer carries
-  // hundreds of them).
-  var BIT = ".bits > button[name='flip']";
-
-  function rowOf(button) {
-    var grid = button.closest(".bitgrid, .strip");
-    return grid ? Array.prototype.slice.call(grid.querySelectorAll(BIT)) : [button];
+  // -- the tour invitation: shown until the tour was opened or the invitation dismissed ------
+  var SEEN = "lpa2-tour-seen"; // static/js/tour.js sets it too
+  var invite = document.getElementById("tour-invite");
+  function tourSeen() {
+    try {
+      return window.localStorage.getItem(SEEN) === "1";
+    } catch (error) {
+      return false;
+    }
+  }
+  function markTourSeen() {
+    try {
+      window.localStorage.setItem(SEEN, "1");
+    } catch (error) {
+      // no storage: the invitation stays for this visit only
+    }
+  }
+  if (invite && tourSeen()) {
+    invite.hidden = true;
+  } else if (invite) {
+    var dismiss = document.getElementById("tour-dismiss");
+    dismiss.hidden = false;
+    dismiss.addEventListener("click", function () {
+      markTourSeen();
+      invite.hidden = true;
+      var glance = document.getElementById("glance"); // focus stays on the page, not <body>
+      if (glance) {
+        glance.focus();
+      }
+    });
+    invite.querySelector(".tour-start").addEventListener("click", markTourSeen);
   }
 
-  form.addEventListener("keydown", function (event) {
+  // -- one Tab stop per row, arrow keys along it (roving tabindex) ---------------------------
+  // A bit is a <button name="flip"> in a grid's or the address strip's ".bits" row (no class
+  // or type attribute: a button in a form submits by default, and a click answer carries
+  // hundreds of them). The server sends rows without tabindex; each row fresh in the page
+  // gets tabindex=-1 on its items but one (the first), and the item focused last in a row is
+  // the one Tab reaches.
+  var BIT = ".bits > button[name='flip']";
+  var ROWS = ".bitgrid, .strip, [data-roving]";
+  var ROVING_LINK = "[data-roving] a[href]";
+
+  function itemsOf(row) {
+    return row.matches("[data-roving]") ? row.querySelectorAll("a[href]") : row.querySelectorAll(BIT);
+  }
+
+  function roveRow(row) {
+    var items = itemsOf(row);
+    if (!items.length || items[0].hasAttribute("tabindex")) {
+      return; // set up already
+    }
+    for (var i = 1; i < items.length; i += 1) {
+      items[i].tabIndex = -1;
+    }
+    items[0].tabIndex = 0;
+  }
+
+  function roveIn(node) {
+    if (node.nodeType !== 1) {
+      return;
+    }
+    if (node.matches(ROWS)) {
+      roveRow(node);
+    }
+    var rows = node.querySelectorAll(ROWS);
+    for (var i = 0; i < rows.length; i += 1) {
+      roveRow(rows[i]);
+    }
+  }
+
+  var main = document.getElementById("main") || document.body;
+  roveIn(main);
+  new MutationObserver(function (records) {
+    for (var r = 0; r < records.length; r += 1) {
+      var added = records[r].addedNodes;
+      for (var i = 0; i < added.length; i += 1) {
+        roveIn(added[i]);
+      }
+    }
+  }).observe(main, { childList: true, subtree: true });
+
+  function rowItem(element) {
+    return element instanceof Element && (element.matches(BIT) || element.matches(ROVING_LINK));
+  }
+
+  function rowOf(item) {
+    var row = item.closest(ROWS);
+    return row ? Array.prototype.slice.call(itemsOf(row)) : [item];
+  }
+
+  // The item focused last (by Tab, arrows, a click or focus put back after a swap) is its
+  // row's Tab stop.
+  document.addEventListener("focusin", function (event) {
+    var item = event.target;
+    if (!rowItem(item) || item.tabIndex === 0) {
+      return;
+    }
+    var row = item.closest(ROWS);
+    var stop = row ? row.querySelector('[tabindex="0"]') : null;
+    if (stop) {
+      stop.tabIndex = -1;
+    }
+    item.tabIndex = 0;
+  });
+
+  document.addEventListener("keydown", function (event) {
     var target = event.target;
-    if (!(target instanceof HTMLElement) || !target.matches(BIT)) {
+    if (!rowItem(target) || event.altKey || event.ctrlKey || event.metaKey) {
       return;
     }
     var row = rowOf(target);
@@ -48,6 +145,56 @@
       event.preventDefault();
       next.focus();
     }
+  });
+
+  // -- a bit's field and number, shown on hover and focus (one tooltip for every bit) --------
+  // The words are the button's accessible name after its digit ("1, DS bit 59": "DS bit 59").
+  var tip = document.createElement("div");
+  tip.className = "bit-tip";
+  tip.setAttribute("aria-hidden", "true"); // the button's own name already says it
+  tip.hidden = true;
+  document.body.appendChild(tip);
+  var tipFor = null;
+
+  function showTip(button) {
+    var label = button.getAttribute("aria-label") || "";
+    tip.textContent = label.slice(label.indexOf(",") + 1).trim();
+    tip.hidden = false;
+    tipFor = button;
+    var box = button.getBoundingClientRect();
+    var left = Math.max(4, Math.min(box.left, document.documentElement.clientWidth - tip.offsetWidth - 4));
+    tip.style.left = left + window.scrollX + "px";
+    tip.style.top = box.top + window.scrollY - tip.offsetHeight - 4 + "px";
+  }
+
+  function hideTip(button) {
+    if (!button || button === tipFor) {
+      tip.hidden = true;
+      tipFor = null;
+    }
+  }
+
+  main.addEventListener("mouseover", function (event) {
+    var button = event.target instanceof Element ? event.target.closest(BIT) : null;
+    if (button) {
+      showTip(button);
+    }
+  });
+  main.addEventListener("mouseout", function (event) {
+    var button = event.target instanceof Element ? event.target.closest(BIT) : null;
+    if (button && document.activeElement !== button) {
+      hideTip(button);
+    }
+  });
+  main.addEventListener("focusin", function (event) {
+    if (event.target instanceof Element && event.target.matches(BIT)) {
+      showTip(event.target);
+    } else {
+      hideTip(null);
+    }
+  });
+  main.addEventListener("focusout", function (event) {
+    hideTip(event.target);
   });
 
   // -- a bit click sends only the state and the bit --------------------------------------------
@@ -73,12 +220,25 @@
     flipForm.requestSubmit();
   });
 
-  // -- links to a closed disclosure (a card's "field help") open it ---------------------------
+  // -- in-page links: a closed disclosure (a card's "field help", a nested stage-2 walk) opens;
+  // a card a link leads to (the glance's) takes focus, so Tab goes on inside it ------------
   document.addEventListener("click", function (event) {
     var link = event.target instanceof Element ? event.target.closest('a[href^="#"]') : null;
     var target = link ? document.getElementById(link.getAttribute("href").slice(1)) : null;
-    if (target && target.tagName === "DETAILS") {
+    if (!target) {
+      return;
+    }
+    if (target.tagName === "DETAILS") {
       target.open = true;
+    }
+    for (var d = target.closest("details:not([open])"); d; d = d.parentElement.closest("details:not([open])")) {
+      d.open = true;
+    }
+    if (target.matches("article.card")) {
+      if (!target.hasAttribute("tabindex")) {
+        target.setAttribute("tabindex", "-1");
+      }
+      target.focus({ preventScroll: true });
     }
   });
 

@@ -7,6 +7,11 @@
     var tag = target.tagName;
     return tag === "INPUT" || tag === "TEXTAREA" || tag === "SELECT" || target.isContentEditable;
   }
+  try {
+    window.localStorage.setItem("lpa2-tour-seen", "1"); // the explorer stops inviting to the tour
+  } catch (error) {
+    // no storage: the explorer keeps its invitation
+  }
   document.addEventListener("keydown", function (event) {
     if (event.defaultPrevented || event.altKey || event.ctrlKey || event.metaKey || event.shiftKey) return;
     if (typing(event.target)) return;

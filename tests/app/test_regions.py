@@ -23,7 +23,7 @@ HX = {"HX-Request": "true"}
 REGION_IDS = (
     "summary", "share-region", "share-panel", "share-link", "share-short", "share-twins",
     "from", "compare-a", "setup", "va", "status", "messages", "presets", "registers", "choices",
-    "walk",
+    "walk", "glance",
     "walk-head", "cards-main", "walk-final", "walk-final-head", "cards-final", "walk-oa",
     "walk-warnings", "walk-help", "linux-region",
 )  # fmt: skip

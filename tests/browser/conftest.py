@@ -103,3 +103,17 @@ def screenshot(page, name: str) -> Path:
     # refuses (and the page would log as an error after any focused text input).
     page.screenshot(path=str(path), full_page=True, caret="initial")
     return path
+
+
+def reveal(locator):
+    """Open the closed disclosure (a register, a nested stage-2 walk) around an element, by
+    its summary as a user would; returns the element."""
+    locator.evaluate(
+        """element => {
+          for (let d = element.closest('details:not([open])'); d;
+               d = d.parentElement.closest('details:not([open])')) {
+            d.querySelector(':scope > summary').click();
+          }
+        }"""
+    )
+    return locator

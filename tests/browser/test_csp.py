@@ -9,6 +9,7 @@ import pytest
 
 from app.state import encode
 from model.explore.configs import CONFIG_PRESETS, run
+from tests.browser.conftest import reveal
 
 pytestmark = pytest.mark.browser
 
@@ -73,7 +74,7 @@ def test_htmx_swaps_and_short_link_run_without_csp_violations(server_url, csp_pa
     level1 = next(r for r in run(LPA2).levels if r.level == 1)
     for value in ("r.tcr_el1:59", "r.tcr_el1:59", f"m.{level1.desc_address:#x}:0"):
         old = page.locator("#from").input_value()
-        page.locator(f'button[name="flip"][value="{value}"]').click()
+        reveal(page.locator(f'button[name="flip"][value="{value}"]')).click()
         page.wait_for_function(
             "old => document.getElementById('from').value !== old", arg=old, timeout=5000
         )

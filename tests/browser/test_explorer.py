@@ -6,7 +6,7 @@ import pytest
 
 from app.state import encode
 from model.explore.configs import CONFIG_PRESETS, run
-from tests.browser.conftest import screenshot
+from tests.browser.conftest import reveal, screenshot
 
 pytestmark = pytest.mark.browser
 
@@ -51,7 +51,7 @@ def test_load_preset_from_menu(page, server_url):
 
 def test_ds_click_changes_levels_and_oa_split(page, server_url):
     page.goto(f"{server_url}/?{encode(LPA2)}")
-    ds = page.locator('button[name="flip"][value="r.tcr_el1:59"]')
+    ds = reveal(page.locator('button[name="flip"][value="r.tcr_el1:59"]'))
     assert ds.get_attribute("aria-pressed") == "true"
     assert page.locator(".oa", has_text="OA[51:50] ← L3 desc[9:8]").count() == 1
     state = page.locator("#from").input_value()
@@ -86,7 +86,7 @@ def test_descriptor_bit0_gives_translation_fault(page, server_url):
 def test_bad_hex_shows_inline_error_and_keeps_the_walk(page, server_url):
     page.goto(f"{server_url}/?{encode(LPA2)}")
     walk_before = page.locator("#walk").inner_text()
-    field = page.locator("#r-tcr_el1")
+    field = reveal(page.locator("#r-tcr_el1"))
     field.fill("0xnothex")
     field.press("Tab")
     page.locator("#r-tcr_el1-err").wait_for()
@@ -161,7 +161,7 @@ def test_clicked_page_equals_a_fresh_load_of_its_link(page, server_url, slug):
         button = page.locator(f'button[name="flip"][value="{control}"]')
         if button.count() == 0:
             continue  # the walk no longer shows that control
-        button.first.click()
+        reveal(button.first).click()
         state = wait_for_state(page, state)
     clicked = page.evaluate(PAGE_STATE_JS)
     assert page.url.endswith("/?" + state)
@@ -172,7 +172,7 @@ def test_clicked_page_equals_a_fresh_load_of_its_link(page, server_url, slug):
 
 def test_keyboard_only_toggling_keeps_focus(page, server_url):
     page.goto(f"{server_url}/?{encode(LPA2)}")
-    page.locator('button[name="flip"][value="r.tcr_el1:59"]').focus()
+    reveal(page.locator('button[name="flip"][value="r.tcr_el1:59"]')).focus()
     page.keyboard.press("ArrowRight")
     focused = page.evaluate("document.activeElement.value")
     assert focused == "r.tcr_el1:58"
@@ -194,6 +194,7 @@ def test_works_without_javascript(browser, server_url):
     context = browser.new_context(java_script_enabled=False)
     page = context.new_page()
     page.goto(f"{server_url}/?{encode(LPA2)}")
+    page.locator("#reg-tcr_el1 > summary").click()
     page.locator('button[name="flip"][value="r.tcr_el1:59"]').click()
     page.wait_for_load_state()
     assert "tcr_el1=" in page.url

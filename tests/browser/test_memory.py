@@ -7,7 +7,7 @@ import pytest
 from app.state import encode
 from model.arch.fields import TCR_EL1
 from model.explore.configs import CONFIG_PRESETS, run
-from tests.browser.conftest import screenshot
+from tests.browser.conftest import reveal, screenshot
 from tests.browser.test_explorer import wait_for_state
 
 pytestmark = pytest.mark.browser
@@ -67,7 +67,7 @@ def test_a_register_edit_keeps_memory_and_refill_rebuilds_it(page, server_url):
     base = CONFIG_PRESETS["4k-48"]
     page.goto(f"{server_url}/?{encode(base)}")
     values = page.locator(".card").evaluate_all("cards => cards.map(c => c.dataset.value)")
-    ds = page.locator('button[name="flip"][value="r.tcr_el1:59"]')
+    ds = reveal(page.locator('button[name="flip"][value="r.tcr_el1:59"]'))
     state = page.locator("#from").input_value()
     ds.click()
     state = wait_for_state(page, state)
