@@ -67,18 +67,28 @@
 
   function roveRow(row) {
     var items = itemsOf(row);
-    if (!items.length || items[0].hasAttribute("tabindex")) {
-      return; // set up already
+    var stop = null;
+    for (var i = 0; i < items.length; i += 1) {
+      if (!items[i].hasAttribute("tabindex")) {
+        items[i].tabIndex = -1; // new in the row (a fresh row, or an item a morph added)
+      } else if (items[i].tabIndex === 0 && stop === null) {
+        stop = items[i];
+      }
     }
-    for (var i = 1; i < items.length; i += 1) {
-      items[i].tabIndex = -1;
+    if (stop === null && items.length) {
+      items[0].tabIndex = 0;
     }
-    items[0].tabIndex = 0;
   }
 
   function roveIn(node) {
     if (node.nodeType !== 1) {
       return;
+    }
+    // An answer morphed into the page (static/js/morph.js) keeps a row's items and their
+    // tabindex, and may add items to it.
+    var around = node.parentElement ? node.parentElement.closest(ROWS) : null;
+    if (around) {
+      roveRow(around);
     }
     if (node.matches(ROWS)) {
       roveRow(node);

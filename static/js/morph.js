@@ -34,6 +34,17 @@
     });
   }
 
+  var MORPH = {
+    morphStyle: "outerHTML",
+    callbacks: {
+      // tabindex where the server sends none is the page's own (one Tab stop per bit row, a
+      // region given focus: static/js/explorer.js); a morph keeps it, as it keeps the node.
+      beforeAttributeUpdated: function (name, element, type) {
+        return !(name === "tabindex" && type === "remove");
+      },
+    },
+  };
+
   window.htmx.defineExtension("morph", {
     isInlineSwap: function (swapStyle) {
       return swapStyle === "morph";
@@ -48,7 +59,7 @@
         return incoming;
       }
       dropStaleIds(target, incoming);
-      return window.Idiomorph.morph(target, incoming, { morphStyle: "outerHTML" });
+      return window.Idiomorph.morph(target, incoming, MORPH);
     },
   });
 })();

@@ -54,3 +54,29 @@ def test_a_card_showing_another_descriptor_reuses_its_bit_buttons(page, server_u
     total, kept = page.evaluate(KEPT, f"#{card.get_attribute('id')} button[name='flip']")
     assert total >= 64 and kept == total
     assert page.js_errors == []
+
+
+ROW_STOPS = """() => [...document.querySelectorAll('.bitgrid, .strip')].map(row => {
+  return [...row.querySelectorAll(".bits > button[name='flip']")];
+}).filter(items => items.length).map(items => {
+  return [items.filter(b => b.getAttribute('tabindex') === '0').length,
+          items.filter(b => b.getAttribute('tabindex') !== '0'
+                            && b.getAttribute('tabindex') !== '-1').length];
+})"""
+
+
+def test_morphed_rows_keep_one_tab_stop_each(page, server_url):
+    """The server sends bit rows without tabindex; the page makes one Tab stop per row (the
+    bit used last). A morph keeps that stop and gives items it adds tabindex=-1; a row it
+    builds anew gets its first item as the stop, as a fresh page does."""
+    page.goto(f"{server_url}/?{encode(LPA2)}")
+    for value in ("va:12", "va:20", "last:0", "last:0"):  # the last descriptor invalid, valid
+        if value.startswith("last:"):
+            last = page.locator("#cards-main .card input.hex").last.get_attribute("name")
+            value = last + value[4:]
+        click_and_wait(page, value)
+        stops = page.evaluate(ROW_STOPS)
+        assert stops and all(row == [1, 0] for row in stops), [r for r in stops if r != [1, 0]]
+        if value == "va:20":  # the strip was morphed: its stop is the bit used last
+            assert page.locator('button[value="va:20"]').get_attribute("tabindex") == "0"
+    assert page.js_errors == []
