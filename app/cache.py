@@ -75,6 +75,8 @@ POLICY: dict[str, Policy] = {
     "field_help_html": Policy(512, "a field-help view, its title and id", tables=True),
     "escaped": Policy(8192, "a text of the model's (field names, meanings)", tables=True),
     "slugs": Policy(4096, "a name made into an HTML id", tables=True),
+    # compressed answers (app.compression)
+    "static_compressed": Policy(64, "a static file's bytes and the coding", tables=True),
 }
 
 

@@ -235,3 +235,25 @@ def test_range_answers_are_not_compressed():
     assert part.header("content-encoding") is None
     assert part.header("content-range").startswith("bytes 0-9999/")
     assert len(part.body) == 10000
+
+
+@pytest.mark.parametrize(
+    "accept, fast, decompress",
+    [
+        ("br", lambda body: brotli.compress(body, quality=0, lgwin=20), brotli.decompress),
+        ("gzip", lambda body: gzip.compress(body, compresslevel=1), gzip.decompress),
+    ],
+)
+def test_static_files_are_compressed_once_at_the_best_ratio(accept, fast, decompress):
+    """Static files are a first visit's largest transfer and the same bytes every time: they
+    go out at the best ratio (smaller than the fast setting answers use), the same bytes
+    for every request."""
+    path = htmx_path()
+    headers = [(b"accept-encoding", accept.encode())]
+    first = call(APP, "GET", path, headers=headers)
+    again = call(APP, "GET", path, headers=headers)
+    plain = call(APP, "GET", path).body
+    assert first.status == again.status == 200
+    assert decompress(first.body) == plain
+    assert again.body == first.body
+    assert len(first.body) < 0.9 * len(fast(plain))
