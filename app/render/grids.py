@@ -193,7 +193,7 @@ class _RowsPlan:
             v = (raw >> f.lo) & ((1 << (f.hi - f.lo + 1)) - 1)
             if hidden_when_zero and v == 0:
                 continue
-            out.append(f"{start}{v:#x}</code></td><td>{escaped(f.meaning(v))}</td></tr>")
+            out.append(f"{start}{v:#x}</code></td><td>{escaped(f.meaning_in(raw, v))}</td></tr>")
         return "".join(out)
 
 

@@ -167,9 +167,10 @@ def _field_inputs(
         else:
             current = str(raw)
         options: list[tuple[str, str]] = []
-        if spec.values:
-            options = [(str(k), f"{k:#0{2 + spec.width}b} {v}") for k, v in spec.values.items()]
-            if raw not in spec.values:
+        values = spec.values_for(value)
+        if values:
+            options = [(str(k), f"{k:#0{2 + spec.width}b} {v}") for k, v in values.items()]
+            if raw not in values:
                 options.append((str(raw), f"{raw:#0{2 + spec.width}b} (not in the table)"))
             if key in typed and typed[key] not in [v for v, _ in options]:
                 options.append((typed[key], f"{typed[key]} (not applied)"))

@@ -7,9 +7,11 @@ descriptors only through ``Layout.get`` (and friends). Masks and shifts are prec
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
+
+from . import geometry as geo
 
 FieldKind = Literal["flag", "enum", "number", "address", "res0", "res1"]
 
@@ -26,6 +28,10 @@ class Field:
     values: dict[int, str] = field(default_factory=dict)
     lpa2: str = ""
     kind: FieldKind = "number"
+    # For a field whose encodings mean different things with another field of the same
+    # register (VTCR_EL2.SL0 names a level by TG0): the register value -> each encoding's
+    # meaning. ``values`` is what holds without that context.
+    values_in: Callable[[int], Mapping[int, str]] | None = None
 
     @property
     def width(self) -> int:
@@ -47,6 +53,16 @@ class Field:
         if not summary or help_.lower().startswith(summary.lower()):
             return help_
         return f"{summary}. {help_}" if help_ else f"{summary}."
+
+    def values_for(self, register: int) -> Mapping[int, str]:
+        """The meaning of each encoding in this register value."""
+        return self.values if self.values_in is None else self.values_in(register)
+
+    def meaning_in(self, register: int, v: int) -> str:
+        """``meaning(v)`` read with the rest of the register (see ``values_in``)."""
+        if self.values_in is not None:
+            return self.values_in(register).get(v) or self.meaning(v)
+        return self.meaning(v)
 
     def meaning(self, v: int) -> str:
         if v in self.values:
@@ -157,7 +173,7 @@ class Layout:
         out = []
         for f in self.fields:
             v = (value >> f.lo) & ((1 << f.width) - 1)
-            out.append((f, v, f.meaning(v)))
+            out.append((f, v, f.meaning_in(value, v)))
         return out
 
     def decode_rows(self, value: int) -> list[tuple[str, int, int, int, str]]:
@@ -252,10 +268,11 @@ def _f(
     values: Mapping[int, str] | None = None,
     lpa2: str = "",
     kind: FieldKind | None = None,
+    values_in: Callable[[int], Mapping[int, str]] | None = None,
 ) -> Field:
     if kind is None:
         kind = "flag" if hi == lo and not values else ("enum" if values else "number")
-    return Field(name, hi, lo, summary, help_, dict(values or {}), lpa2, kind)
+    return Field(name, hi, lo, summary, help_, dict(values or {}), lpa2, kind, values_in)
 
 
 def _res0(name: str, hi: int, lo: int, help_: str = "Reserved, must be zero.") -> Field:
@@ -569,6 +586,7 @@ VTCR_EL2 = _layout(
             "00=L3 01=L2 10=L1, 16KB 11=L0 (DS=1 only).",
             lpa2="4KB level -1 needs SL2=1 and SL0=00; 16KB level 0 needs SL0=11.",
             kind="enum",
+            values_in=lambda vtcr: _vtcr_sl0_levels(vtcr),
         ),
         *_walk_attrs("0", "VTTBR_EL2"),
         _f("TG0", 15, 14, "Granule", "Stage-2 granule size (TG0 encoding).", _TG0),
@@ -612,6 +630,27 @@ VTCR_EL2 = _layout(
     ],
     "Stage-2 translation control (VTTBR_EL2 walk).",
 )
+
+
+def _vtcr_sl0_levels(vtcr: int) -> dict[int, str]:
+    """VTCR_EL2.SL0's encodings as start levels for this value's granule (AArch64.S2StartLevel):
+    the same two bits name level 2 with 4KB and level 3 with 16KB or 64KB; with 4KB, DS=1 and
+    SL2=1 only SL0=0b00 names a level (-1). Whether the CPU allows the level (FEAT_TTST, the PA
+    size) is the walk's to say."""
+    granule = geo.TG0_GRANULE.get(VTCR_EL2.get(vtcr, "TG0"))
+    if granule is None:
+        return {}
+    sl2 = VTCR_EL2.get(vtcr, "SL2") if granule == 4 and VTCR_EL2.get(vtcr, "DS") else 0
+    needs = {(4, 3): " (FEAT_TTST)", (16, 3): " (DS=1)"} if not sl2 else {(4, 0): " (SL2=1)"}
+    out = {}
+    for sl0 in range(4):
+        start = geo.s2_start_level(granule, sl0, sl2)
+        if start is None:
+            out[sl0] = "no start level" + (" with SL2=1" if sl2 else f" with {granule}KB")
+        else:
+            out[sl0] = f"level {start} with {granule}KB{needs.get((granule, sl0), '')}"
+    return out
+
 
 # ---------------------------------------------------------------------------------------------
 # Translation table base registers

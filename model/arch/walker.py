@@ -54,6 +54,24 @@ _STAGE2 = Regime.STAGE2.value
 _EL10_S12 = Regime.EL10_S12.value
 _DEFAULT_CHOICES = Choices()
 
+# Accesses a regime does not serve (D8.1, "translation regimes": EL1&0 serves EL1 and EL0,
+# EL2 only EL2, EL2&0 EL2 and EL0 with TGE=1; stage 2 does not translate EL2's accesses). The
+# walk still answers, checking the level the permission model falls back to; say which.
+_ACCESS_OUTSIDE_REGIME = {
+    (Regime.EL10.value, 2): "An access from EL2 does not use the EL1&0 regime: this walk is "
+    "what AT S1E1R/W executed at EL2 gives, checked against EL1's permissions.",
+    (_EL10_S12, 2): "An access from EL2 does not use the EL1&0 regime or stage 2: this walk is "
+    "what AT S12E1R/W executed at EL2 gives, checked against EL1's permissions.",
+    (Regime.EL2.value, 0): "Accesses from EL0 never use the EL2 regime (it serves EL2 alone): "
+    "this walk checks EL2's permissions.",
+    (Regime.EL2.value, 1): "Accesses from EL1 never use the EL2 regime (it serves EL2 alone): "
+    "this walk checks EL2's permissions.",
+    (Regime.EL20.value, 1): "Accesses from EL1 do not use the EL2&0 regime (EL2 and, with "
+    "HCR_EL2.TGE=1, EL0 do): this walk checks EL2's permissions.",
+    (_STAGE2, 2): "Accesses from EL2 are not translated by stage 2: this walk shows what an "
+    "access from EL1 would get.",
+}
+
 
 def stage2_enabled(hcr: int) -> bool:
     """HCR_EL2.VM=1 or HCR_EL2.DC=1 (DC makes VM behave as 1: AArch64.GetS2TTWParams), unless
@@ -125,6 +143,9 @@ def walk(
     if hcr & _STAGE2_CONTROLS:
         apply_stage2_controls(t, hcr, name == _STAGE2)
     res = WalkResult(name, access, address)
+    outside = None if at else _ACCESS_OUTSIDE_REGIME.get((name, access.el))
+    if outside:
+        notes.warn("access-regime", outside)
     res.tge = bool((hcr >> _TGE_SHIFT) & 1)
     if name == _STAGE2:
         main = stage2.walk(address, access, False)

@@ -369,3 +369,31 @@ def test_click_sends_only_the_changed_cards(client):
     assert f'id="slot-main-{len(result.levels) - 1}" hx-swap-oob="morph"' in body
     assert 'id="slot-main-0"' not in body and 'id="walk"' not in body
     assert body.count('class="card ') == 1
+
+
+def _sl0_select(html_text: str) -> str:
+    return re.search(r'<select id="f-vtcr_el2-SL0".*?</select>', html_text, re.S).group(0)
+
+
+STAGE2_PRESETS = [slug for slug, c in CONFIG_PRESETS.items() if "s2" in run(c).params]
+
+
+@pytest.mark.parametrize("slug", STAGE2_PRESETS)
+def test_sl0_offers_start_levels_the_walk_agrees_with(client, slug):
+    """VTCR_EL2.SL0 is a choice of start levels named for the register's granule (and SL2),
+    and the option shown as selected names the level the stage-2 walk starts at."""
+    config = CONFIG_PRESETS[slug]
+    start = run(config).params["s2"].start_level
+    select = _sl0_select(client.get("/", params=encode(config)).text)
+    selected = re.search(r'<option value="\d" selected>0b\d\d ([^<]*)', select).group(1)
+    assert selected.startswith(f"level {start} with ")
+    assert select.count("<option") == 4
+
+
+def test_sl0_options_follow_tg0(client):
+    base = CONFIG_PRESETS["s2-52-concat16"]
+    page4 = _sl0_select(client.get("/", params=encode(base)).text)
+    assert "0b10 level 0 with 4KB" in page4 and "0b11 level 3 with 4KB (FEAT_TTST)" in page4
+    response = edit(client, from_=encode(base), f__vtcr_el2__TG0="2", htmx=False)
+    page16 = _sl0_select(client.get(response.headers["location"]).text)
+    assert "0b00 level 3 with 16KB" in page16 and "0b11 level 0 with 16KB (DS=1)" in page16
