@@ -27,6 +27,8 @@ import statistics
 from collections import defaultdict
 from dataclasses import dataclass, field
 
+from bench.browser import CLICK, click_selector, click_targets, open_page
+
 MARKS = ("click", "htmx:beforeSend", "htmx:beforeSwap", "htmx:afterSwap", "settled", "painted")
 PHASES = ("request", "server", "transfer", "swap", "settle", "frame")
 KINDS = ("scripting", "parse HTML", "style", "layout", "paint+composite", "gc", "other")
@@ -76,36 +78,28 @@ KIND_OF = {
     "ThreadState::performIdleLazySweep": "gc",
 }
 
-# The click, with htmx's steps marked in the page's timeline (blink.user_timing in the trace).
-TRACED_CLICK = """
+# bench/browser.py's click, with htmx's steps marked in the page's timeline (blink.user_timing
+# in the trace); that click waits two frames after the settled swap: rAF runs before a frame's
+# style and layout, the next one after that frame was painted.
+TRACED_CLICK = (
+    """
 async ([selector, n]) => {
-  const from = document.getElementById('from');
-  const old = from.value;
+  const click = """
+    + CLICK.strip()
+    + """;
   const mark = (name) => performance.mark(name + ':' + n);
-  const names = ['htmx:beforeSend', 'htmx:beforeSwap', 'htmx:afterSwap'];
-  const marks = names.map(name => [name, () => mark(name)]);
+  const names = ['htmx:beforeSend', 'htmx:beforeSwap', 'htmx:afterSwap', 'htmx:afterSettle'];
+  const label = (name) => (name === 'htmx:afterSettle' ? 'settled' : name);
+  const marks = names.map(name => [name, () => mark(label(name))]);
   for (const [name, f] of marks) document.body.addEventListener(name, f);
-  let last = null;
-  const settled = () => { last = performance.now(); mark('settled'); };
-  document.body.addEventListener('htmx:afterSettle', settled);
   mark('click');
-  const started = performance.now();
-  document.querySelector(selector).click();
-  const deadline = started + 10000;
-  while ((from.isConnected ? from : document.getElementById('from')).value === old
-         || last === null) {
-    if (performance.now() > deadline) throw new Error('no swap for ' + selector);
-    await new Promise(r => setTimeout(r, 0));
-  }
-  // the frame that shows it: rAF runs before that frame's style and layout, the next one
-  // after it was painted
-  await new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)));
+  const settled = await click(selector);
   mark('painted');
-  document.body.removeEventListener('htmx:afterSettle', settled);
   for (const [name, f] of marks) document.body.removeEventListener(name, f);
-  return last - started;
+  return settled;
 }
 """
+)
 
 
 @dataclass
@@ -252,11 +246,9 @@ def analyse(trace: bytes, settled: list[float]) -> Breakdown:
 def trace_clicks(browser, url: str, preset: str, clicks: int) -> Breakdown:
     """Open the preset's page and click ``clicks`` bits (as bench/browser.py does) under one
     Chromium trace."""
-    from bench.browser import click_selector, click_targets, open_page
-
     context, page, _ = open_page(browser, url, preset)
     targets = click_targets(preset)
-    # one untraced click first: the first answer compiles htmx's swap paths
+    # a bit on and off again untraced first: the first answers compile htmx's swap paths
     page.evaluate(TRACED_CLICK, [click_selector(targets[0]), -1])
     page.evaluate(TRACED_CLICK, [click_selector(targets[0]), -2])
     browser.start_tracing(page=page, categories=TRACE_CATEGORIES)
