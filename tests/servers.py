@@ -105,6 +105,13 @@ def start_server(
     # util-linux's setpriv switches user and group and drops root's other groups
     as_user = []
     if user is not None:
+        # The other user runs this checkout's code: every folder above it must let others in.
+        closed = [p for p in (ROOT, *ROOT.parents) if not p.stat().st_mode & 0o001]
+        if closed:
+            raise RuntimeError(
+                f"{closed[0]} does not let other users in, so the server cannot run as {user} "
+                "from this checkout: clone it under a folder others may enter (chmod o+x)"
+            )
         entry = pwd.getpwnam(user)
         as_user = ["setpriv", f"--reuid={entry.pw_uid}", f"--regid={entry.pw_gid}",
                    "--clear-groups"]  # fmt: skip
