@@ -26,11 +26,10 @@ from typing import get_args, get_type_hints
 from model import CPU_PRESETS, Choices, DictMemory, Regime, walk
 from model.arch import geometry as geo
 from model.arch.descriptors import encode_address
-from model.arch.fields import descriptor_layout
+from model.arch.fields import MASK64, descriptor_layout
 from model.arch.walker import LevelRead, WalkParams, WalkResult
 from model.explore.background import page_descriptor
 
-MASK64 = (1 << 64) - 1
 _PRESETS_FILE = Path(__file__).with_name("link_v1_presets.json")
 _DEFAULT_PRESET = "4k-48"
 # Choices a version-1 link had no parameter for, with the value version 1 behaved as.

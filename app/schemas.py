@@ -16,9 +16,9 @@ from pydantic import (
 from app.jsonform import walk_schema
 from app.state import MAX_MEMORY_ENTRIES, parse_number
 from model import CPU_PRESETS, Regime
+from model.arch.fields import MASK64
 from model.explore.configs import CONFIG_PRESETS, REGISTER_NAMES
 
-MASK64 = (1 << 64) - 1
 EXACT_IN_JSON = 1 << 53  # the largest integer every JSON reader holds exactly
 
 

@@ -36,12 +36,12 @@ from app.jsonform import hex_values
 from app.link_v1 import migrate_v1
 from app.links import Links
 from model import CPU_PRESETS, Choices, Regime
+from model.arch.fields import MASK64
 from model.explore.background import TablesOrigin
 from model.explore.configs import CONFIG_PRESETS, DEFAULT_PRESET, REGISTER_NAMES, Configuration
 from model.teach.kernel_facts import version as kernel_version
 
 LINK_VERSION = 2
-MASK64 = (1 << 64) - 1
 MAX_MEMORY_ENTRIES = 256
 
 REGISTER_PARAMS = {name.lower(): name for name in REGISTER_NAMES}

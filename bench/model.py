@@ -18,11 +18,12 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from model.arch.fields import MASK64
+
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from model import LAYOUTS, Regime, at, walk  # noqa: E402
 
-MASK64 = (1 << 64) - 1
 VA = 0x0000_1234_5678_9ABC
 VA52 = 0x000F_1234_5678_9ABC
 AF = 1 << 10

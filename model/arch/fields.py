@@ -13,6 +13,9 @@ from typing import Any, Literal
 
 from . import geometry as geo
 
+# Registers and descriptors are 64 bits wide; addresses wrap (and are masked) at 64 bits.
+MASK64 = (1 << 64) - 1
+
 FieldKind = Literal["flag", "enum", "number", "address", "res0", "res1"]
 
 

@@ -19,6 +19,7 @@ from .cpu import CPU
 from .descriptors import variant_for
 from .faults import FaultSite
 from .fields import (
+    MASK64,
     TCR_EL1,
     TCR_EL2,
     TCR_EL2_E2H,
@@ -33,8 +34,6 @@ from .fields import (
 )
 from .notes import Notes, bit_range
 from .regime import Regime
-
-MASK64 = (1 << 64) - 1
 
 
 @dataclass

@@ -24,7 +24,6 @@ from .notes import Notes, WalkWarning
 from .params import Stage1Setup, Stage2Setup, WalkParams, derive_stage1, derive_stage2
 from .regime import EL10_REGIMES, TWO_RANGE_REGIMES, Regime
 
-MASK64 = (1 << 64) - 1
 _WXN_SHIFT, _ = SCTLR.shift_mask("WXN")
 
 

@@ -32,7 +32,7 @@ from . import fault_rules as rules
 from .attrs import S2_FWB_BYTES, S2_MEMATTR_BYTES
 from .cpu import CPU
 from .faults import Fault, FaultRule, FaultSite, raise_fault
-from .fields import MAIR
+from .fields import MAIR, MASK64
 from .memory import ExternalAbort, Memory
 from .notes import Notes, bit_range
 from .permissions import denied_by, stage1_permissions, stage2_permissions
@@ -41,7 +41,6 @@ from .regime import Access, Regime
 from .result import DESC_ADDRESS, KIND, RAW, TARGET, StageWalk
 from .updates import update_step
 
-MASK64 = (1 << 64) - 1
 _TABLE_READ = Access(1, "read")  # stage-2 walks of stage-1 table addresses are EL1 reads
 _MAIR_SHIFTS = tuple(MAIR.shift_mask(f"Attr{i}")[0] for i in range(8))
 

@@ -16,7 +16,7 @@ from typing import Any
 from .attrs import combine_attrs, combine_sh, two_stage_attr
 from .checks import check_stage1, check_stage2
 from .cpu import CPU, CPU_PRESETS, Choices
-from .fields import HCR_EL2, SCTLR
+from .fields import HCR_EL2, MASK64, SCTLR
 from .memory import as_memory
 from .notes import Notes, WalkWarning
 from .params import WalkParams
@@ -38,7 +38,6 @@ __all__ = [
     "walk",
 ]
 
-MASK64 = (1 << 64) - 1
 _VM_SHIFT, _ = HCR_EL2.shift_mask("VM")
 _DC_SHIFT, _ = HCR_EL2.shift_mask("DC")
 _E2H_SHIFT, _ = HCR_EL2.shift_mask("E2H")

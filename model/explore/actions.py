@@ -17,6 +17,7 @@ from model.arch.fields import (
     HCR_EL2,
     LAYOUTS,
     MAIR,
+    MASK64,
     SCTLR,
     TCR_EL1,
     TCR_EL2,
@@ -37,8 +38,6 @@ from model.arch.walker import stage2_enabled as walker_stage2_enabled
 from model.explore.background import FILL_REGION_SHIFT, page_descriptor
 
 from .configs import REGISTER_NAMES, Configuration, run, state_memory
-
-MASK64 = (1 << 64) - 1
 
 # -- registers --------------------------------------------------------------------------------
 

@@ -32,12 +32,11 @@ from types import MappingProxyType
 from model.arch import geometry as geo
 from model.arch.cpu import CPU_PRESETS, Choices
 from model.arch.descriptors import encode_address
-from model.arch.fields import HCR_EL2, descriptor_layout
+from model.arch.fields import HCR_EL2, MASK64, descriptor_layout
 from model.arch.memory import Memory
 from model.arch.walker import Regime, WalkParams, walk
 from model.explore.image import MemoryImage
 
-MASK64 = (1 << 64) - 1
 # An odd multiplier: multiplication modulo 2^k is a bijection on k-bit slot numbers, and this
 # one scatters neighbouring tables across the region the way real allocators do.
 _SCATTER = 0x9E3779B97F4A7C15

@@ -32,9 +32,9 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
+from model.arch.fields import MASK64
 from model.arch.memory import ExternalAbort, Memory
 
-MASK64 = (1 << 64) - 1
 _LITTLE_ENDIAN_HOST = sys.byteorder == "little"
 
 # ELF constants (System V gABI; AArch64 ELF ABI for EM_AARCH64).

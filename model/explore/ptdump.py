@@ -36,12 +36,12 @@ from typing import Any
 from model.arch import geometry as geo
 from model.arch.cpu import CPU, CPU_PRESETS, Choices
 from model.arch.faults import Fault, FaultKind
+from model.arch.fields import MASK64
 from model.arch.memory import ExternalAbort, Memory, as_memory
 from model.arch.plans import LevelPlan, StagePlan
 from model.arch.tablewalk import descriptor_type
 from model.arch.walker import Regime, WalkParams, WalkResult, stage2_enabled, walk
 
-MASK64 = (1 << 64) - 1
 _PROBE_ACCESS = {"el2": "el2r", "el20": "el2r"}
 # Descriptor fields that never change what an access does: software-defined and ignored bits.
 _UNUSED = ("SW", "IGN")

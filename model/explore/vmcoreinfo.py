@@ -19,9 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from model.arch import geometry as geo
-from model.arch.fields import MAIR, SCTLR, TCR_EL1
-
-MASK64 = (1 << 64) - 1
+from model.arch.fields import MAIR, MASK64, SCTLR, TCR_EL1
 
 # TCR_EL1.TG1 encodes the granule differently from TG0 (fact sheet 1.1).
 _TG1 = {4: 0b10, 16: 0b01, 64: 0b11}

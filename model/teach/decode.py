@@ -18,6 +18,7 @@ from model.arch.faults import fsc_name
 from model.arch.fields import (
     ESR_ISS_LAYOUTS,
     LAYOUTS,
+    MASK64,
     ESR_ELx,
     Layout,
     descriptor_layout,
@@ -27,8 +28,6 @@ from model.explore.configs import CONFIG_PRESETS, Configuration, run
 from .kernel_facts import VERSIONS, fact
 from .linux import fsc_statements
 from .reference import byte_size
-
-MASK64 = (1 << 64) - 1
 
 # ESR_ELx (EC, IL, ISS2) and the ISS layout each abort EC selects, from the model's tables.
 ESR_TOP = ESR_ELx

@@ -19,12 +19,12 @@ from pathlib import Path
 import pytest
 
 from app import cli
+from model.arch.fields import MASK64
 from model.explore.vmcoreinfo import kernel_tables, number, parse
 
 from .elfcore import core_of, vmcoreinfo_note
 from .tables import Allocator, Tables
 
-MASK64 = (1 << 64) - 1
 RAM = 0x4000_0000
 
 
