@@ -43,6 +43,7 @@ CHOICE_TITLES = {
     "setup_fault_level": "Set-up fault level",
     "ds_validity": "When DS takes effect",
     "high_oa_bits": "High OA bits with a small PS",
+    "par_ns": "PAR_EL1.NS of a Non-secure regime",
 }
 
 # Levels -1 to 3: one walk (stage 1, or stage 2 alone) reads at most five descriptors, so the

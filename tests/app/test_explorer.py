@@ -4,11 +4,14 @@ htmx, and 422s with inline messages for bad input (never a 500)."""
 import html
 import html.parser
 import re
+from dataclasses import fields as dataclass_fields
 from urllib.parse import parse_qsl
 
 import pytest
 
 from app.state import decode, encode
+from app.views.walk import CHOICE_TITLES
+from model.arch.cpu import Choices
 from model.arch.fields import LAYOUTS
 from model.explore.configs import CONFIG_PRESETS, run
 
@@ -397,3 +400,7 @@ def test_sl0_options_follow_tg0(client):
     response = edit(client, from_=encode(base), f__vtcr_el2__TG0="2", htmx=False)
     page16 = _sl0_select(client.get(response.headers["location"]).text)
     assert "0b00 level 3 with 16KB" in page16 and "0b11 level 0 with 16KB (DS=1)" in page16
+
+
+def test_every_implementation_defined_choice_has_a_title():
+    assert sorted(CHOICE_TITLES) == sorted(f.name for f in dataclass_fields(Choices))
