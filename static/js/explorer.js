@@ -240,9 +240,11 @@
     }
     if (target.tagName === "DETAILS") {
       target.open = true;
+      target.dataset.readerOpened = ""; // kept open through answers (static/js/morph.js)
     }
     for (var d = target.closest("details:not([open])"); d; d = d.parentElement.closest("details:not([open])")) {
       d.open = true;
+      d.dataset.readerOpened = "";
     }
     if (target.matches("article.card")) {
       if (!target.hasAttribute("tabindex")) {

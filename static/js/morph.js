@@ -39,11 +39,39 @@
     callbacks: {
       // tabindex where the server sends none is the page's own (one Tab stop per bit row, a
       // region given focus: static/js/explorer.js); a morph keeps it, as it keeps the node.
+      // A disclosure the reader opened (a register, a folded nested stage-2 walk) stays open:
+      // the server sends each region as a fresh page shows it, folded, and the reader is
+      // still working inside it. The mark is the page's too.
       beforeAttributeUpdated: function (name, element, type) {
-        return !(name === "tabindex" && type === "remove");
+        if (type !== "remove") {
+          return true;
+        }
+        if (name === "tabindex" || name === "data-reader-opened") {
+          return false;
+        }
+        return !(name === "open" && element.hasAttribute("data-reader-opened"));
       },
     },
   };
+
+  // A click on a disclosure's summary toggles it after this listener runs: closed now means
+  // the reader is opening it.
+  document.addEventListener(
+    "click",
+    function (event) {
+      var summary = event.target instanceof Element ? event.target.closest("summary") : null;
+      var details = summary ? summary.parentElement : null;
+      if (!details || details.tagName !== "DETAILS" || details.firstElementChild !== summary) {
+        return;
+      }
+      if (details.open) {
+        delete details.dataset.readerOpened;
+      } else {
+        details.dataset.readerOpened = "";
+      }
+    },
+    true
+  );
 
   window.htmx.defineExtension("morph", {
     isInlineSwap: function (swapStyle) {

@@ -121,11 +121,12 @@ def test_reload_of_the_address_bar_gives_the_same_view(page, server_url):
     assert page.js_errors == []
 
 
-# What the page shows, as a user and a screen reader meet it: the text of each region, every
+# What the page shows, as a user and a screen reader meet it: the text of each region (folded
+# or not: a disclosure the reader opened stays open through answers, static/js/morph.js), every
 # bit button's pressed state, every control's value and which card slots are in use.
 PAGE_STATE_JS = """() => ({
   text: ['#summary', '#setup', '#registers', '#walk', '#choices', '#linux-region']
-    .map(sel => document.querySelector(sel).innerText),
+    .map(sel => document.querySelector(sel).textContent.replace(/\\s+/g, ' ')),
   bits: [...document.querySelectorAll('button[name="flip"]')]
     .map(b => b.value + '=' + b.getAttribute('aria-pressed') + ':' + b.textContent),
   values: [...document.querySelectorAll('#explorer input, #explorer select')]

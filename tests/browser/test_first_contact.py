@@ -145,8 +145,10 @@ def test_a_glance_link_opens_its_card_and_the_glance_follows_edits(sized, server
 
 # -- 2. history and undo -------------------------------------------------------------------------
 
+# Each region's text whether folded or not (a disclosure the reader opened stays open).
 PAGE_STATE_JS = """() => ({
-  text: ['#summary', '#registers', '#walk'].map(sel => document.querySelector(sel).innerText),
+  text: ['#summary', '#registers', '#walk']
+    .map(sel => document.querySelector(sel).textContent.replace(/\\s+/g, ' ')),
   bits: [...document.querySelectorAll('button[name="flip"]')]
     .map(b => b.value + '=' + b.getAttribute('aria-pressed')),
   values: [...document.querySelectorAll('#explorer input, #explorer select')]

@@ -80,3 +80,30 @@ def test_morphed_rows_keep_one_tab_stop_each(page, server_url):
         if value == "va:20":  # the strip was morphed: its stop is the bit used last
             assert page.locator('button[value="va:20"]').get_attribute("tabindex") == "0"
     assert page.js_errors == []
+
+
+NESTED = CONFIG_PRESETS["s1-48-over-s2-52"]
+OPEN_STATE = """(value) => {
+  const button = document.querySelector(`button[name='flip'][value='${value}']`);
+  return button.closest("details").open;
+}"""
+
+
+def test_a_disclosure_the_reader_opened_stays_open_through_answers(page, server_url):
+    """The server sends a folded nested stage-2 walk (and a register back at its preset's
+    value) closed, as a fresh page shows it; one the reader opened stays open while they
+    click inside it."""
+    page.goto(f"{server_url}/?{encode(NESTED)}")
+    nested = page.locator("details.nested").first
+    summary = nested.locator(":scope > summary")
+    control = nested.locator("input.hex").first.get_attribute("name")
+    summary.click()
+    assert page.evaluate(OPEN_STATE, f"{control}:52") is True
+    click_and_wait(page, f"{control}:52")  # the contiguous hint: the same walk, card redrawn
+    assert page.evaluate(OPEN_STATE, f"{control}:52") is True
+    click_and_wait(page, f"{control}:52")  # and back: the state a fresh page shows folded
+    assert page.evaluate(OPEN_STATE, f"{control}:52") is True
+    summary.click()  # closed by the reader: answers leave it closed
+    click_and_wait(page, "va:12")
+    assert page.locator("details.nested").first.evaluate("d => d.open") is False
+    assert page.js_errors == []
