@@ -43,22 +43,16 @@ REGIME_TITLES = {
 }
 
 # The registers each regime reads, in the order the header lists them.
+# HCR_EL2 (VM, DC, FWB, CD, PTW, E2H, TGE) changes EL1&0 walks too.
+_EL10_REGISTERS = ("TCR_EL1", "TTBR0_EL1", "TTBR1_EL1", "MAIR_EL1", "SCTLR_EL1", "HCR_EL2")
+_STAGE2_REGISTERS = ("VTCR_EL2", "VTTBR_EL2", "HCR_EL2")
 _REGIME_REGISTERS = {
-    # HCR_EL2 (VM, DC, FWB, CD, PTW, E2H, TGE) changes EL1&0 walks too.
-    Regime.EL10.value: ("TCR_EL1", "TTBR0_EL1", "TTBR1_EL1", "MAIR_EL1", "SCTLR_EL1", "HCR_EL2"),
-    Regime.EL10_S12.value: (
-        "TCR_EL1",
-        "TTBR0_EL1",
-        "TTBR1_EL1",
-        "MAIR_EL1",
-        "SCTLR_EL1",
-        "HCR_EL2",
-    ),
+    Regime.EL10.value: _EL10_REGISTERS,
+    Regime.EL10_S12.value: _EL10_REGISTERS,
     Regime.EL2.value: ("TCR_EL2", "TTBR0_EL2", "MAIR_EL2", "SCTLR_EL2", "HCR_EL2"),
     Regime.EL20.value: ("TCR_EL2", "TTBR0_EL2", "TTBR1_EL2", "MAIR_EL2", "SCTLR_EL2", "HCR_EL2"),
-    Regime.STAGE2.value: ("VTCR_EL2", "VTTBR_EL2", "HCR_EL2"),
+    Regime.STAGE2.value: _STAGE2_REGISTERS,
 }
-_STAGE2_REGISTERS = ("VTCR_EL2", "VTTBR_EL2", "HCR_EL2")
 
 _KIND_SHORT = {
     "block-not-allowed": "BAD BLOCK",
